@@ -1,0 +1,255 @@
+"""Project commands: init, run, train, evaluate, status, schema, demo."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mlpilot.cli.output import console, handle_errors, leaderboard_table
+from mlpilot.evaluate.metrics import get_metric
+from mlpilot.models.zoo import Candidate, baseline_candidates
+from mlpilot.project import Evaluation, Project, TrainResult
+from mlpilot.search.shortlist import CandidateScore
+
+ProjectDir = Annotated[Path, typer.Option("--project", "-p", help="project directory",
+                                          show_default="current directory")]
+Budget = Annotated[float | None, typer.Option(help="seconds for the model search")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("run")(run)
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("status")(status)
+    app.command("schema")(schema)
+    app.command("demo")(demo)
+
+
+def _init_options(
+    target: str, task: str, metric: str, split: str, test_size: float, id_column: str | None,
+    stratify_on: str | None, time_column: str | None, query: str | None, encoding: str,
+    seed: int, budget: float | None, cv_folds: int,
+) -> dict[str, Any]:
+    targets = [t.strip() for t in target.split(",") if t.strip()]
+    options: dict[str, Any] = dict(
+        target=targets[0] if len(targets) == 1 else targets, task=task, metric=metric,
+        split=split, test_size=test_size, id_column=id_column, stratify_on=stratify_on,
+        time_column=time_column, query=query, encoding=encoding, seed=seed, cv_folds=cv_folds)
+    if budget is not None:
+        options["budget"] = budget
+    return options
+
+
+@handle_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="project directory to create")],
+    data: Annotated[str, typer.Option("--data", "-d", help="CSV/Parquet file, dataset name, "
+                                      "or SQLAlchemy URL (with --query)")],
+    target: Annotated[str, typer.Option("--target", "-t", help="column to predict "
+                                        "(comma-separated: multilabel)")],
+    task: Annotated[str, typer.Option(help="auto, regression, binary, multiclass, "
+                                      "multilabel")] = "auto",
+    metric: Annotated[str, typer.Option(help="auto or a metric name (rmse, roc_auc ...)")] = "auto",
+    split: Annotated[str, typer.Option(help="auto, random, stratified, hash, time")] = "auto",
+    test_size: Annotated[float, typer.Option(help="share of rows for the test set")] = 0.2,
+    id_column: Annotated[str | None, typer.Option(help="unique row ID (enables the stable "
+                                                  "hash split)")] = None,
+    stratify_on: Annotated[str | None, typer.Option(help="regression: column to bin "
+                                                    "and stratify on")] = None,
+    time_column: Annotated[str | None, typer.Option(help="time split: column of "
+                                                    "timestamps")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query for a database source")] = None,
+    encoding: Annotated[str, typer.Option(help="CSV text encoding")] = "utf-8",
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    budget: Budget = None,
+    cv_folds: Annotated[int, typer.Option(help="cross-validation folds")] = 5,
+) -> None:
+    """Create a project: read and version the data, frame the task, lock the test set."""
+    options = _init_options(target, task, metric, split, test_size, id_column, stratify_on,
+                            time_column, query, encoding, seed, budget, cv_folds)
+    with console.status("reading the data and setting the test set aside…"):
+        project = Project.init(directory, data, **options)
+    _print_framing(project)
+
+
+def _print_framing(project: Project) -> None:
+    framing = project.framing
+    split = project.split()
+    console.print(f"[bold]project[/] {project.root}")
+    console.print(f"[bold]task[/] {framing.task} — {framing.task_reason}")
+    console.print(f"[bold]metric[/] {framing.metric} — {framing.metric_reason}")
+    console.print(f"[bold]test set[/] {split.n_test:,} rows set aside and locked "
+                  f"({split.strategy}); {split.n_train:,} rows for training")
+
+
+def _train_with_progress(project: Project, budget: float | None) -> TrainResult:
+    candidates = baseline_candidates()
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=console, transient=True)
+    metric = get_metric(project.framing.metric)
+
+    def on_event(kind: str, payload: CandidateScore | Candidate) -> None:
+        if kind == "start":
+            progress.update(bar, description=f"cross-validating [bold]{payload.name}[/]")
+        elif kind == "refit":
+            progress.update(bar, description=f"refitting [bold]{payload.name}[/] on all "
+                                             "training rows")
+        elif isinstance(payload, CandidateScore):
+            progress.advance(bar)
+            if payload.status == "done":
+                note = " (resumed)" if payload.reused else ""
+                progress.console.print(
+                    f"  [green]✓[/] {payload.name:<24} {metric.label} "
+                    f"{metric.format(payload.mean or 0)} ± {metric.format(payload.std or 0)}"
+                    f"{note}")
+            else:
+                progress.console.print(f"  [yellow]–[/] {payload.name:<24} {payload.status}: "
+                                       f"{payload.error}")
+
+    with progress:
+        bar = progress.add_task("starting", total=len(candidates))
+        result = project.train(budget=budget, candidates=candidates, on_event=on_event)
+    return result
+
+
+def _print_training(result: TrainResult, project: Project) -> None:
+    console.print(leaderboard_table(result.leaderboard))
+    best = result.leaderboard.best
+    metric = result.leaderboard.metric
+    console.print(f"[bold]best[/] {best.name}: CV {metric.label} "
+                  f"{metric.format(best.mean or 0)} ± {metric.format(best.std or 0)}; "
+                  f"refitted on all training rows and saved as model #{result.model.id} "
+                  f"({result.model.artifact_path})")
+    if result.plan.dropped:
+        dropped = ", ".join(f"{c} ({why.split(':')[0]})" for c, why in result.plan.dropped.items())
+        console.print(f"[dim]not used as features: {dropped}[/]")
+
+
+@handle_errors
+def run(
+    source: Annotated[str, typer.Argument(help="CSV/Parquet file, dataset name, or "
+                                          "SQLAlchemy URL (with --query)")],
+    target: Annotated[str, typer.Option("--target", "-t", help="column to predict")],
+    budget: Budget = None,
+    project: Annotated[Path | None, typer.Option("--project", "-p", help="project directory "
+                       "(default: ./mlpilot-<source name>)")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query for a database source")] = None,
+    id_column: Annotated[str | None, typer.Option(help="unique row ID")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+) -> None:
+    """The thin end-to-end run: init, lock the test set, cross-validate baselines, save the best."""
+    directory = project or default_project_dir(source)
+    options = _init_options(target, "auto", "auto", "auto", 0.2, id_column, None, None, query,
+                            "utf-8", seed, None, 5)
+    with console.status("reading the data and setting the test set aside…"):
+        proj = Project.init(directory, source, exist_ok=True, **options)
+    _print_framing(proj)
+    result = _train_with_progress(proj, budget)
+    _print_training(result, proj)
+
+
+def default_project_dir(source: str) -> Path:
+    if Path("mlpilot.toml").exists():
+        return Path(".")
+    stem = Path(source.split("?")[0]).name.split(".")[0] or "project"
+    if "://" in source:
+        stem = "sql"
+    return Path(f"mlpilot-{stem}")
+
+
+@handle_errors
+def train(project: ProjectDir = Path("."), budget: Budget = None) -> None:
+    """Shortlist models by cross-validation on the training rows and save the best."""
+    proj = Project.open(project)
+    result = _train_with_progress(proj, budget)
+    _print_training(result, proj)
+
+
+def _print_evaluation(ev: Evaluation) -> None:
+    m = ev.metric
+    console.print(f"[bold]test {m.label}[/] {m.format(ev.score)} on {ev.n_rows:,} locked rows "
+                  f"(model #{ev.model_id} {ev.model_name}; CV estimate {m.format(ev.cv_mean)} "
+                  f"± {m.format(ev.cv_std)})")
+
+
+@handle_errors
+def evaluate(project: ProjectDir = Path(".")) -> None:
+    """Score the final model on the locked test set (each read is recorded)."""
+    _print_evaluation(Project.open(project).evaluate())
+
+
+@handle_errors
+def status(project: ProjectDir = Path(".")) -> None:
+    """Where the project stands: data version, split, test-set reads, models."""
+    table = Table(show_header=False, box=None)
+    for key, value in Project.open(project).status().items():
+        table.add_row(f"[bold]{key.replace('_', ' ')}[/]", str(value))
+    console.print(table)
+
+
+@handle_errors
+def schema(project: ProjectDir = Path(".")) -> None:
+    """The inferred kind of each column, and why."""
+    proj = Project.open(project)
+    sch = proj.schema
+    table = Table(title="Schema")
+    for col in ("column", "kind", "missing", "distinct", "why"):
+        table.add_column(col)
+    for c in sch.columns.values():
+        table.add_row(c.name, str(c.kind), str(c.n_missing), str(c.n_unique), c.reason)
+    console.print(table)
+    if sch.geo_pairs:
+        console.print("geographic pairs: " + ", ".join(f"{a}/{b}" for a, b in sch.geo_pairs))
+
+
+@handle_errors
+def demo(
+    name: Annotated[str, typer.Argument(help="a catalog dataset (see `mlpilot datasets`)")]
+    = "breast_cancer",
+    project: Annotated[Path | None, typer.Option("--project", "-p", help="keep the project "
+                       "here (default: a temporary directory)")] = None,
+    budget: Budget = 60.0,
+) -> None:
+    """Run the whole path offline on a bundled dataset and print a short summary."""
+    from mlpilot.data.catalog import dataset_info
+
+    info = dataset_info(name)
+    console.rule(f"mlpilot demo — {info.title}")
+    with tempfile.TemporaryDirectory(prefix="mlpilot-demo-") as tmp:
+        directory = project or Path(tmp) / info.name
+        with console.status(f"loading {info.name}, versioning it, locking the test set…"):
+            proj = Project.init(directory, info.name, info.target or "", exist_ok=True)
+        _print_framing(proj)
+        result = _train_with_progress(proj, budget)
+        _print_training(result, proj)
+        ev = proj.evaluate()
+        _print_evaluation(ev)
+        console.rule("summary")
+        console.print(demo_summary(proj, result, ev), soft_wrap=True)
+        proj.close()
+
+
+def demo_summary(project: Project, result: TrainResult, ev: Evaluation) -> str:
+    framing = project.framing
+    split = project.split()
+    m = ev.metric
+    board = result.leaderboard
+    dummy = next((r for r in board.rows if r.name == "dummy" and r.mean is not None), None)
+    versus = (f", against {m.format(dummy.mean)} for the dummy baseline"
+              if dummy is not None and dummy.mean is not None else "")
+    return (
+        f"mlpilot framed '{framing.target}' as {framing.task} ({framing.task_reason}) and chose "
+        f"{m.label}. It versioned the data ({project.dataset_version().content_hash[:12]}), set "
+        f"{split.n_test} test rows aside before looking at anything ({split.strategy} split), "
+        f"and cross-validated {len(board.ranked())} models on the other {split.n_train}. "
+        f"The best, {ev.model_name}, scored {m.format(ev.cv_mean)} ± {m.format(ev.cv_std)} "
+        f"in cross-validation{versus}; on the locked test set it scores {m.format(ev.score)}. "
+        f"Project: {project.root}"
+    )

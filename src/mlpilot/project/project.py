@@ -1,0 +1,579 @@
+"""``Project``: the Python face of every command, and the keeper of the locked test set.
+
+A project is a directory (``mlpilot.toml``, snapshots, models, reports) plus a state
+database. ``Project.init`` reads the data, versions it, infers the schema, frames the task
+and sets the test set aside *before anything else looks at the data*. After that, every
+step reads :meth:`Project.train_frame` — the training rows only. The test rows are reachable
+only through :meth:`Project.evaluate`, and each read is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from mlpilot.atomic import sha256_file, write_parquet, write_text, write_with
+from mlpilot.data import split as splitting
+from mlpilot.data.schema import NUMERIC_KINDS, Schema, infer_schema
+from mlpilot.data.sources import SourceSpec, check_frame, detect_kind, read_source
+from mlpilot.data.versions import content_hash
+from mlpilot.errors import (
+    ArtifactIntegrityError,
+    ConfigError,
+    ModelNotFoundError,
+    ProjectError,
+    SplitError,
+    TestSetReuseWarning,
+)
+from mlpilot.evaluate.metrics import Metric, get_metric
+from mlpilot.features.baseline import FeaturePlan, baseline_preprocessor, plan_features
+from mlpilot.frame import Framing, frame_problem
+from mlpilot.models.zoo import Candidate, baseline_candidates
+from mlpilot.project.config import (
+    DataConfig,
+    ProjectConfig,
+    SplitConfig,
+    load_config,
+    save_config,
+    validate_config,
+)
+from mlpilot.project.layout import ProjectLayout
+from mlpilot.project.state import (
+    CandidateResult,
+    DatasetVersion,
+    ModelRecord,
+    Run,
+    Split,
+    SplitRow,
+    StateStore,
+    TestSetRead,
+    utcnow,
+)
+from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard, build_pipeline, shortlist
+
+DATABASE_URL_ENV = "MLPILOT_DATABASE_URL"
+
+
+@dataclass
+class TrainResult:
+    leaderboard: Leaderboard
+    model: ModelRecord
+    plan: FeaturePlan
+    run_id: int
+
+
+@dataclass
+class Evaluation:
+    metric: Metric
+    score: float
+    cv_mean: float
+    cv_std: float
+    n_rows: int
+    model_id: int
+    model_name: str
+    previous_reads: int
+
+
+class Project:
+    """An mlpilot project directory and its state."""
+
+    def __init__(self, root: Path, config: ProjectConfig) -> None:
+        self.root = root
+        self.config = config
+        self.layout = ProjectLayout(root)
+        self.state = StateStore(self.database_url)
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def init(
+        cls,
+        directory: str | os.PathLike[str],
+        data: str | os.PathLike[str] | pd.DataFrame,
+        target: str | Sequence[str],
+        *,
+        name: str | None = None,
+        task: str = "auto",
+        metric: str = "auto",
+        seed: int = 42,
+        budget: float = 120.0,
+        cv_folds: int = 5,
+        split: str = "auto",
+        test_size: float = 0.2,
+        stratify_on: str | None = None,
+        bins: list[float] | None = None,
+        time_column: str | None = None,
+        id_column: str | None = None,
+        query: str | None = None,
+        encoding: str = "utf-8",
+        database_url: str | None = None,
+        exist_ok: bool = False,
+    ) -> Project:
+        """Create a project: validate everything first, then write (nothing half-made)."""
+        root = Path(directory).expanduser().resolve()
+        if (root / "mlpilot.toml").exists():
+            if not exist_ok:
+                raise ProjectError(f"{root} already holds an mlpilot project",
+                                   "open it (--project DIR) or choose another directory")
+            project = cls.open(root)
+            wanted = target if isinstance(target, str) else list(target)
+            if project.config.target != wanted:
+                raise ProjectError(
+                    f"{root} is a project for target {project.config.target!r}, not {wanted!r}",
+                    "choose another --project directory")
+            return project
+        if root.exists() and not root.is_dir():
+            raise ProjectError(f"{root} is a file", "choose a directory for the project")
+
+        frame, source = _resolve_data(data, query, encoding)
+        raw_config: dict[str, Any] = {
+            "name": name or root.name, "target": target if isinstance(target, str)
+            else list(target), "task": task, "metric": metric, "seed": seed, "budget": budget,
+            "cv_folds": cv_folds, "database_url": database_url,
+            "data": {"source": source, "query": query, "encoding": encoding,
+                     "id_column": id_column},
+            "split": {"strategy": split, "test_size": test_size, "stratify_on": stratify_on,
+                      "bins": bins, "time_column": time_column},
+        }
+        if isinstance(data, pd.DataFrame):
+            raw_config["data"]["kind"] = "parquet"
+        config = validate_config(_drop_none(raw_config), "arguments")
+        framing = frame_problem(frame, config.target, config.task, config.metric)
+        for column in (id_column, stratify_on, time_column):
+            if column is not None and column not in frame.columns:
+                raise ConfigError(f"column {column!r} is not in the data",
+                                  f"columns are: {', '.join(frame.columns[:20])}")
+
+        layout = ProjectLayout(root)
+        layout.create()
+        if isinstance(data, pd.DataFrame):
+            write_parquet(root / source, frame)
+        save_config(config, layout.config)
+        project = cls(root, config)
+        version, frame = project._ingest(frame)
+        project._lock_test_set(version, frame, framing)
+        return project
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str] = ".") -> Project:
+        root = Path(directory).expanduser().resolve()
+        if not root.is_dir():
+            raise ProjectError(f"no project directory {root}",
+                               "create one with `mlpilot init DIR --data FILE --target COLUMN`")
+        config = load_config(ProjectLayout(root).config)
+        return cls(root, config)
+
+    @property
+    def database_url(self) -> str:
+        return (os.environ.get(DATABASE_URL_ENV) or self.config.database_url
+                or f"sqlite:///{self.layout.database}")
+
+    def close(self) -> None:
+        self.state.dispose()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ data
+    def _ingest(self, frame: pd.DataFrame) -> tuple[DatasetVersion, pd.DataFrame]:
+        """Version the data: content hash, Parquet snapshot, schema — idempotent."""
+        frame = _parquet_safe(frame)
+        digest = content_hash(frame)
+        with self.state.session() as session:
+            existing = session.scalar(sa.select(DatasetVersion)
+                                      .where(DatasetVersion.content_hash == digest))
+            if existing is not None:
+                return existing, frame
+        snapshot = self.layout.snapshot(digest)
+        if not snapshot.exists():
+            write_parquet(snapshot, frame)
+        schema = infer_schema(frame, self.targets)
+        schema_json = json.dumps(schema.to_dict(), indent=2)
+        write_text(self.layout.schema, schema_json)
+        with self.state.session() as session:
+            version = DatasetVersion(
+                content_hash=digest, source=self.config.data.source, n_rows=len(frame),
+                n_columns=frame.shape[1], schema_json=schema_json,
+                snapshot_path=str(snapshot.relative_to(self.root)))
+            session.add(version)
+        return version, frame
+
+    @property
+    def targets(self) -> list[str]:
+        t = self.config.target
+        return [t] if isinstance(t, str) else list(t)
+
+    def dataset_version(self) -> DatasetVersion:
+        """The dataset version the project works on (the first one ingested)."""
+        with self.state.session() as session:
+            version = session.scalar(sa.select(DatasetVersion).order_by(DatasetVersion.id))
+        if version is None:
+            raise ProjectError(f"the project in {self.root} has no data yet",
+                               "re-create it with `mlpilot init`")
+        return version
+
+    @property
+    def schema(self) -> Schema:
+        return Schema.from_dict(self.dataset_version().schema_dict)
+
+    def _snapshot(self, version: DatasetVersion) -> pd.DataFrame:
+        path = self.root / version.snapshot_path
+        if not path.exists():
+            raise ProjectError(f"the snapshot of dataset version {version.content_hash[:12]} "
+                               f"is missing ({path})", "restore it from a backup")
+        return pd.read_parquet(path)
+
+    def _row_keys(self, frame: pd.DataFrame) -> pd.Series:
+        column = self.config.data.id_column
+        if column is None:
+            return pd.Series(np.arange(len(frame)).astype(str), index=frame.index)
+        return frame[column].astype(str)
+
+    # ------------------------------------------------------------------ the locked test set
+    def _lock_test_set(self, version: DatasetVersion, frame: pd.DataFrame,
+                       framing: Framing) -> Split:
+        existing = self._find_split(version.id)
+        if existing is not None:
+            return existing
+        cfg = self.config.split
+        result = _compute_split(frame, cfg, framing, self.config.data.id_column,
+                                self.config.seed, infer_schema(frame, self.targets))
+        keys = self._row_keys(frame)
+        if keys.duplicated().any():
+            raise SplitError(f"id column {self.config.data.id_column!r} has duplicate values",
+                             "choose a column unique per row")
+        with self.state.session() as session:
+            split = Split(dataset_version_id=version.id, strategy=result.strategy,
+                          test_size=cfg.test_size, seed=self.config.seed,
+                          key_column=self.config.data.id_column, n_train=result.n_train,
+                          n_test=result.n_test, details_json=json.dumps(result.details))
+            session.add(split)
+            session.flush()
+            session.execute(sa.insert(SplitRow), [
+                {"split_id": split.id, "row_key": k, "is_test": bool(t)}
+                for k, t in zip(keys.to_numpy(), result.is_test, strict=True)])
+        return split
+
+    def _find_split(self, version_id: int) -> Split | None:
+        with self.state.session() as session:
+            return session.scalar(sa.select(Split).where(Split.dataset_version_id == version_id)
+                                  .order_by(Split.id))
+
+    def split(self) -> Split:
+        split = self._find_split(self.dataset_version().id)
+        if split is None:
+            raise ProjectError("the project has no test set yet", "re-create it with mlpilot init")
+        return split
+
+    def _test_keys(self, split: Split) -> set[str]:
+        with self.state.session() as session:
+            rows = session.scalars(sa.select(SplitRow.row_key).where(
+                SplitRow.split_id == split.id, SplitRow.is_test.is_(True)))
+            return set(rows)
+
+    def _side(self, want_test: bool) -> pd.DataFrame:
+        version = self.dataset_version()
+        frame = self._snapshot(version)
+        is_test = self._row_keys(frame).isin(self._test_keys(self.split())).to_numpy()
+        return frame.loc[is_test if want_test else ~is_test].reset_index(drop=True)
+
+    def train_frame(self) -> pd.DataFrame:
+        """The training rows (all columns). Test rows never leave the project through here."""
+        return self._side(want_test=False)
+
+    def training_data(self) -> tuple[pd.DataFrame, pd.Series | pd.DataFrame]:
+        """Features and target of the training rows with a known target."""
+        return self._xy(self.train_frame())
+
+    def _xy(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | pd.DataFrame]:
+        targets = self.targets
+        frame = frame.dropna(subset=targets).reset_index(drop=True)
+        X = frame.drop(columns=targets)
+        y: pd.Series | pd.DataFrame = frame[targets[0]] if len(targets) == 1 \
+            else _indicator(frame[targets])
+        return X, y
+
+    def test_reads(self) -> list[TestSetRead]:
+        with self.state.session() as session:
+            return list(session.scalars(sa.select(TestSetRead)
+                                        .where(TestSetRead.split_id == self.split().id)
+                                        .order_by(TestSetRead.id)))
+
+    def _read_test_set(self, purpose: str, model_id: int | None) -> tuple[pd.DataFrame, int]:
+        """The one door to the test rows: records the read, warns when it is not the first."""
+        split = self.split()
+        previous = len(self.test_reads())
+        if previous:
+            warnings.warn(TestSetReuseWarning(
+                f"test set already used {previous} time{'s' if previous > 1 else ''}: "
+                "estimates are now optimistic"), stacklevel=3)
+        frame = self._side(want_test=True)
+        with self.state.session() as session:
+            session.add(TestSetRead(split_id=split.id, purpose=purpose, model_id=model_id,
+                                    n_rows=len(frame)))
+        return frame, previous
+
+    # ------------------------------------------------------------------ framing
+    @property
+    def framing(self) -> Framing:
+        frame = self.train_frame()
+        return frame_problem(frame, self.config.target, self.config.task, self.config.metric)
+
+    # ------------------------------------------------------------------ training
+    def train(self, *, budget: float | None = None,
+              candidates: Sequence[Candidate] | None = None,
+              on_event: Event | None = None) -> TrainResult:
+        """Shortlist candidates by cross-validation, refit the best, save it."""
+        X, y = self.training_data()
+        framing = frame_problem(pd.concat([X, pd.DataFrame(y)], axis=1)
+                                if len(self.targets) == 1 else self.train_frame(),
+                                self.config.target, self.config.task, self.config.metric)
+        metric = get_metric(framing.metric, framing.task)
+        plan = plan_features(self.schema, self.targets)
+        preprocessor = baseline_preprocessor(plan)
+        candidates = list(candidates or baseline_candidates())
+        version, split = self.dataset_version(), self.split()
+        run_key = _digest({"version": version.content_hash, "split": split.id,
+                           "task": framing.task, "metric": metric.name,
+                           "folds": self.config.cv_folds, "seed": self.config.seed,
+                           "features": plan.used, "stage": "baseline-v1"})
+        with self.state.session() as session:
+            run = Run(kind="train", run_key=run_key, dataset_version_id=version.id,
+                      split_id=split.id, settings_json=json.dumps(
+                          {"budget": budget or self.config.budget, "metric": metric.name}))
+            session.add(run)
+            session.flush()
+            run_id = run.id
+        store = _DatabaseResultStore(self.state, run_key, run_id)
+        status = "failed"
+        try:
+            leaderboard = shortlist(
+                X, y, candidates=candidates, preprocessor=preprocessor, task=framing.task,
+                metric=metric, n_splits=self.config.cv_folds, seed=self.config.seed,
+                budget=budget or self.config.budget, n_jobs=self.config.n_jobs, store=store,
+                on_event=on_event)
+            best = leaderboard.best
+            chosen = next(c for c in candidates if c.name == best.name)
+            if on_event is not None:
+                on_event("refit", chosen)
+            model = build_pipeline(chosen, preprocessor, framing.task, self.config.seed)
+            model.fit(X, y)
+            record = self._save_model(model, best, metric, run_id, version.id, split.id)
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            with self.state.session() as session:
+                session.execute(sa.update(Run).where(Run.id == run_id)
+                                .values(status=status, finished_at=utcnow()))
+        return TrainResult(leaderboard, record, plan, run_id)
+
+    def _save_model(self, model: object, score: CandidateScore, metric: Metric, run_id: int,
+                    version_id: int, split_id: int) -> ModelRecord:
+        path = self.layout.models / f"run{run_id}-{score.name}.joblib"
+        write_with(path, lambda tmp: joblib.dump(model, tmp))
+        import sklearn
+
+        versions = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+                    "numpy": np.__version__, "pandas": pd.__version__}
+        with self.state.session() as session:
+            record = ModelRecord(run_id=run_id, name=score.name, metric=metric.name,
+                                 cv_mean=float(score.mean or 0.0), cv_std=float(score.std or 0.0),
+                                 artifact_path=str(path.relative_to(self.root)),
+                                 sha256=sha256_file(path), dataset_version_id=version_id,
+                                 split_id=split_id, library_versions_json=json.dumps(versions))
+            session.add(record)
+        return record
+
+    def models(self) -> list[ModelRecord]:
+        with self.state.session() as session:
+            return list(session.scalars(sa.select(ModelRecord).order_by(ModelRecord.id)))
+
+    def latest_model(self) -> ModelRecord:
+        models = self.models()
+        if not models:
+            raise ModelNotFoundError(f"no trained model in {self.root}",
+                                     "run `mlpilot train` first")
+        return models[-1]
+
+    def load_model(self, record: ModelRecord | None = None) -> Any:
+        """Load a saved model after checking its SHA-256 against the database."""
+        record = record or self.latest_model()
+        path = self.root / record.artifact_path
+        if not path.exists():
+            raise ModelNotFoundError(f"model file missing: {path}", "re-run `mlpilot train`")
+        if sha256_file(path) != record.sha256:
+            raise ArtifactIntegrityError(f"{path} does not match the checksum recorded when it "
+                                         "was saved", "it was modified: re-run `mlpilot train`")
+        return joblib.load(path)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, record: ModelRecord | None = None) -> Evaluation:
+        """Score the final model on the locked test set (recorded; warns when repeated)."""
+        record = record or self.latest_model()
+        model = self.load_model(record)
+        frame, previous = self._read_test_set("evaluate", record.id)
+        X, y = self._xy(frame)
+        metric = get_metric(record.metric)
+        return Evaluation(metric, metric.score(model, X, y), record.cv_mean, record.cv_std,
+                          len(X), record.id, record.name, previous)
+
+    # ------------------------------------------------------------------ summary
+    def status(self) -> dict[str, Any]:
+        version = self.dataset_version()
+        split = self.split()
+        models = self.models()
+        return {
+            "project": str(self.root), "name": self.config.name,
+            "target": self.config.target, "dataset_version": version.content_hash[:16],
+            "rows": version.n_rows, "columns": version.n_columns,
+            "split": f"{split.strategy}: {split.n_train} train / {split.n_test} test",
+            "test_set_reads": len(self.test_reads()), "models": len(models),
+            "latest_model": f"{models[-1].name} (CV {models[-1].metric} {models[-1].cv_mean:.4g})"
+            if models else "none", "database": _redact_url(self.database_url),
+        }
+
+
+class _DatabaseResultStore:
+    """Shortlist results kept in the project database so an interrupted run resumes."""
+
+    def __init__(self, state: StateStore, run_key: str, run_id: int) -> None:
+        self.state, self.run_key, self.run_id = state, run_key, run_id
+
+    def get(self, name: str) -> CandidateScore | None:
+        with self.state.session() as session:
+            row = session.scalar(sa.select(CandidateResult).where(
+                CandidateResult.run_key == self.run_key, CandidateResult.name == name))
+            if row is None:
+                return None
+            return CandidateScore(row.name, row.family, row.status, row.fold_scores,
+                                  row.fit_time, row.score_time, row.error)
+
+    def put(self, score: CandidateScore) -> None:
+        with self.state.session() as session:
+            session.execute(sa.delete(CandidateResult).where(
+                CandidateResult.run_key == self.run_key, CandidateResult.name == score.name))
+            session.add(CandidateResult(
+                run_key=self.run_key, run_id=self.run_id, name=score.name, family=score.family,
+                status=score.status, fold_scores_json=json.dumps(score.fold_scores),
+                mean=score.mean, std=score.std, fit_time=score.fit_time,
+                score_time=score.score_time, error=score.error))
+
+
+# ---------------------------------------------------------------------- helpers
+def _resolve_data(data: str | os.PathLike[str] | pd.DataFrame, query: str | None,
+                  encoding: str) -> tuple[pd.DataFrame, str]:
+    """Read the data once to validate it; return it and how the config names its source."""
+    if isinstance(data, pd.DataFrame):
+        return check_frame(data), "data/input.parquet"
+    location = str(data)
+    kind = detect_kind(location, query)
+    frame = read_source(SourceSpec(location, kind, query, encoding))
+    if kind in ("csv", "parquet"):
+        location = str(Path(location).expanduser().resolve())
+    return frame, location
+
+
+def _compute_split(frame: pd.DataFrame, cfg: SplitConfig, framing: Framing,
+                   id_column: str | None, seed: int, schema: Schema) -> splitting.SplitResult:
+    strategy = cfg.strategy
+    if strategy == "auto":
+        if id_column is not None:
+            strategy = "hash"
+        elif cfg.time_column is not None:
+            strategy = "time"
+        elif framing.task == "multilabel":
+            strategy = "random"
+        else:
+            strategy = "stratified"
+    n = len(frame)
+    if strategy == "hash":
+        if id_column is None:
+            raise SplitError("the hash split needs an ID column",
+                             "set data.id_column (--id-column)")
+        mask = splitting.hash_split(frame[id_column], cfg.test_size)
+        return splitting.SplitResult("hash", mask, {"id_column": id_column,
+                                                    "rule": "crc32(id) < test_size * 2**32"})
+    if strategy == "time":
+        if cfg.time_column is None:
+            raise SplitError("the time split needs a time column", "set split.time_column")
+        return splitting.SplitResult("time", splitting.time_split(frame[cfg.time_column],
+                                                                  cfg.test_size),
+                                     {"time_column": cfg.time_column})
+    if strategy == "random":
+        return splitting.SplitResult("random", splitting.random_split(n, cfg.test_size, seed))
+    # stratified
+    target = framing.targets[0]
+    labelled = frame[target].notna().to_numpy()
+    if framing.task in ("binary", "multiclass"):
+        strata = frame[target].astype(str).where(labelled, "<missing>").to_numpy()
+        details: dict[str, Any] = {"stratify_on": target, "reason": "classification target"}
+    else:
+        candidates = schema.names(*NUMERIC_KINDS, exclude=framing.targets)
+        strata, details = splitting.strata_for_regression(
+            frame, target, candidates, cfg.stratify_on, cfg.bins)
+    if not splitting.usable_strata(strata, cfg.test_size):
+        mask = splitting.random_split(n, cfg.test_size, seed)
+        return splitting.SplitResult("random", mask, {
+            "reason": "some strata are too small to stratify: random split instead"})
+    mask = splitting.random_split(n, cfg.test_size, seed, stratify=strata)
+    details["test_proportions"] = splitting.stratum_proportions(strata, mask)
+    details["overall_proportions"] = splitting.stratum_proportions(strata, np.ones(n, bool))
+    return splitting.SplitResult("stratified", mask, details)
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns mixing numbers and strings cannot go to Parquet: keep them as text."""
+    out = frame
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_object_dtype(col):
+            kinds = {type(v) for v in col.dropna().head(10000)}
+            if len(kinds) > 1:
+                if out is frame:
+                    out = frame.copy()
+                out[name] = col.map(lambda v: v if pd.isna(v) else str(v)).astype("string")
+    return out
+
+
+def _indicator(frame: pd.DataFrame) -> pd.DataFrame:
+    """Multilabel targets as a 0/1 indicator matrix (the second sorted value is 1)."""
+    out = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        values = sorted(frame[name].dropna().unique(), key=str)
+        out[name] = (frame[name] == values[-1]).astype(int)
+    return out
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_drop_none(v) if isinstance(v, dict) else v) for k, v in d.items() if v is not None}
+
+
+def _redact_url(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+__all__ = ["DataConfig", "Evaluation", "Project", "TrainResult"]

@@ -1,0 +1,22 @@
+"""Scripted reproductions of the book's runs: each prints the book's figure beside ours.
+
+Add a recipe: write ``chNN_topic.py`` with a ``RECIPE = Recipe(...)`` and list it below.
+"""
+
+from __future__ import annotations
+
+from mlpilot.errors import RecipeError
+from mlpilot.recipes import ch01_lifesat, ch02_housing_split
+from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE)}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise RecipeError(f"unknown recipe {name!r}",
+                          f"choose one of: {', '.join(RECIPES)} (see `mlpilot recipe list`)")
+    return RECIPES[name]
+
+
+__all__ = ["RECIPES", "Comparison", "Recipe", "RecipeResult", "get_recipe"]

@@ -1,0 +1,40 @@
+"""What a recipe is: a scripted reproduction of one of the book's runs, book vs ours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One reported quantity: the book's figure beside ours, and whether they agree."""
+
+    quantity: str
+    book: float
+    ours: float
+    tolerance: float  # absolute
+    fmt: str = "{:.4g}"
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.ours - self.book) <= self.tolerance
+
+
+@dataclass
+class RecipeResult:
+    name: str
+    comparisons: list[Comparison] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.comparisons)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    chapter: int
+    title: str
+    run: Callable[[], RecipeResult]

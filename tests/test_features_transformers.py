@@ -1,0 +1,376 @@
+"""Tests of the chapter-2 feature transformers (mlpilot.features.transformers)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mlpilot.features.transformers import (
+    Bucketizer,
+    ClusterSimilarity,
+    KNNOutOfFoldFeature,
+    LogTransformer,
+    RatioFeatures,
+    RBFSimilarity,
+)
+
+INCOME_EDGES = [0.0, 1.5, 3.0, 4.5, 6.0, np.inf]
+
+
+@pytest.fixture
+def housing() -> pd.DataFrame:
+    """A small California-housing look-alike (same column names and rough ranges)."""
+    rng = np.random.default_rng(42)
+    n = 300
+    rooms = rng.integers(200, 6000, n).astype(float)
+    households = np.maximum(1.0, rooms / rng.uniform(3, 8, n)).round()
+    return pd.DataFrame(
+        {
+            "longitude": rng.uniform(-124.3, -114.3, n),
+            "latitude": rng.uniform(32.5, 42.0, n),
+            "housing_median_age": rng.integers(1, 53, n).astype(float),
+            "total_rooms": rooms,
+            "total_bedrooms": (rooms * rng.uniform(0.1, 0.3, n)).round(),
+            "population": rng.lognormal(7, 0.8, n).round(),
+            "households": households,
+            "median_income": rng.lognormal(1.2, 0.5, n),
+        },
+        index=pd.RangeIndex(1000, 1000 + n),
+    )
+
+
+# --- scikit-learn's own estimator checks -------------------------------------------------
+
+CHECKED_ESTIMATORS: list[BaseEstimator] = [
+    ClusterSimilarity(n_clusters=3, gamma=1.0, random_state=0),
+    RatioFeatures(pairs=[(0, 1)]),
+    RatioFeatures(pairs=[(0, 1), (1, 0)], names=["a_per_b", "b_per_a"]),
+    LogTransformer(),
+    LogTransformer(offset=1.0),
+    RBFSimilarity(gamma=0.1),
+    Bucketizer(n_bins=3),
+    Bucketizer(edges=[-1.0, 0.0, 1.0, 2.0], encode="onehot"),
+    KNNOutOfFoldFeature(n_neighbors=3, cv=3, random_state=0),
+]
+
+
+def _expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
+    if isinstance(estimator, ClusterSimilarity):
+        # scikit-learn marks the same check as an expected failure for KMeans itself
+        # (sklearn/utils/_test_common/instance_generator.py); ClusterSimilarity inherits it.
+        return {
+            "check_sample_weight_equivalence_on_dense_data": (
+                "KMeans's sample_weight is not equivalent to removing/repeating samples "
+                "(k-means++ seeding and the Lloyd iterations see a different data set)"
+            ),
+        }
+    return {}
+
+
+@parametrize_with_checks(CHECKED_ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_estimator_checks(estimator: BaseEstimator, check) -> None:  # type: ignore[no-untyped-def]
+    check(estimator)
+
+
+# --- ClusterSimilarity ---------------------------------------------------------------------
+
+
+def test_cluster_similarity_shape_and_range(housing: pd.DataFrame) -> None:
+    geo = housing[["latitude", "longitude"]]
+    sim = ClusterSimilarity(n_clusters=5, gamma=1.0, random_state=42).fit_transform(geo)
+    assert sim.shape == (len(geo), 5)
+    assert np.all(sim > 0) and np.all(sim <= 1)
+    # every row is closest to some centre, so each row's best similarity is large-ish
+    assert np.all(sim.max(axis=1) > np.exp(-1.0 * 6**2))
+
+
+def test_cluster_similarity_sample_weight_moves_centres(housing: pd.DataFrame) -> None:
+    geo = housing[["latitude", "longitude"]]
+    # the book weights by the target; here the northern districts are "expensive"
+    weight = np.where(housing["latitude"] > 39.0, 100.0, 1.0)
+    plain = ClusterSimilarity(n_clusters=5, random_state=0).fit(geo)
+    weighted = ClusterSimilarity(n_clusters=5, random_state=0)
+    # the book's call: cluster_simil.fit_transform(X, sample_weight=housing_labels)
+    weighted.fit_transform(geo, sample_weight=weight)
+    plain_lat = plain.kmeans_.cluster_centers_[:, 0]
+    weighted_lat = weighted.kmeans_.cluster_centers_[:, 0]
+    assert not np.allclose(np.sort(plain_lat), np.sort(weighted_lat))
+    assert (weighted_lat > 39.0).sum() > (plain_lat > 39.0).sum()
+
+
+def test_cluster_similarity_pandas_output(housing: pd.DataFrame) -> None:
+    geo = housing[["latitude", "longitude"]]
+    cs = ClusterSimilarity(n_clusters=3, gamma=1.0, random_state=42).set_output(transform="pandas")
+    out = cs.fit_transform(geo)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"Cluster {i} similarity" for i in range(3)]
+    assert out.index.equals(geo.index)
+    assert list(cs.feature_names_in_) == ["latitude", "longitude"]
+
+
+# --- RatioFeatures -------------------------------------------------------------------------
+
+
+def test_ratio_book_two_columns(housing: pd.DataFrame) -> None:
+    cols = housing[["total_bedrooms", "total_rooms"]]
+    ratio = RatioFeatures().set_output(transform="pandas").fit_transform(cols)
+    assert list(ratio.columns) == ["ratio"]
+    expected = housing["total_bedrooms"] / housing["total_rooms"]
+    np.testing.assert_allclose(ratio["ratio"].to_numpy(), expected.to_numpy())
+
+
+def test_ratio_pairs_by_name_and_names(housing: pd.DataFrame) -> None:
+    pairs = [("total_bedrooms", "total_rooms"), ("total_rooms", "households")]
+    default = RatioFeatures(pairs=pairs).fit(housing)
+    assert list(default.get_feature_names_out()) == [
+        "total_bedrooms_per_total_rooms",
+        "total_rooms_per_households",
+    ]
+    named = RatioFeatures(pairs=pairs, names=["bedrooms_ratio", "rooms_per_house"])
+    out = named.set_output(transform="pandas").fit_transform(housing)
+    assert list(out.columns) == ["bedrooms_ratio", "rooms_per_house"]
+    np.testing.assert_allclose(
+        out["rooms_per_house"], housing["total_rooms"] / housing["households"]
+    )
+
+
+def test_ratio_numpy_names_use_indices() -> None:
+    X = np.array([[1.0, 2.0, 4.0], [3.0, 6.0, 1.0]])
+    rf = RatioFeatures(pairs=[(0, 1), (2, -2)]).fit(X)
+    assert list(rf.get_feature_names_out()) == ["x0_per_x1", "x2_per_x1"]
+    np.testing.assert_allclose(rf.transform(X), [[0.5, 2.0], [0.5, 1 / 6]])
+
+
+def test_ratio_zero_denominator_is_nan_not_inf() -> None:
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [-2.0, 0.0], [3.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero RuntimeWarning either
+        out = RatioFeatures().fit_transform(X)
+    assert np.isnan(out[:3, 0]).all()
+    assert out[3, 0] == 1.5
+    assert not np.isinf(out).any()
+
+
+def test_ratio_bad_configuration_raises() -> None:
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match="exactly 2 columns"):
+        RatioFeatures().fit(X)
+    with pytest.raises(ValueError, match="no column names"):
+        RatioFeatures(pairs=[("a", "b")]).fit(X)
+    with pytest.raises(ValueError, match="names has 2 entries"):
+        RatioFeatures(pairs=[(0, 1)], names=["a", "b"]).fit(X)
+
+
+# --- LogTransformer ------------------------------------------------------------------------
+
+
+def test_log_auto_offset_handles_zeros() -> None:
+    X = pd.DataFrame({"with_zero": [0.0, 1.0, 10.0, 100.0], "positive": [1.0, 2.0, 5.0, 9.0]})
+    lt = LogTransformer().set_output(transform="pandas")
+    out = lt.fit_transform(X)
+    np.testing.assert_array_equal(lt.offsets_, [1.0, 0.0])
+    np.testing.assert_allclose(out["with_zero"], np.log1p(X["with_zero"]))
+    np.testing.assert_allclose(out["positive"], np.log(X["positive"]))
+    assert np.isfinite(out.to_numpy()).all()
+    assert list(out.columns) == ["with_zero", "positive"]
+
+
+def test_log_inverse_round_trip(housing: pd.DataFrame) -> None:
+    X = housing[["population", "households", "total_rooms"]].copy()
+    X.iloc[0, 0] = 0.0
+    lt = LogTransformer().fit(X)
+    back = lt.inverse_transform(lt.transform(X))
+    np.testing.assert_allclose(back, X.to_numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_log_negative_input_raises() -> None:
+    lt = LogTransformer().fit(np.array([[1.0], [2.0]]))
+    with pytest.raises(ValueError, match=r"Negative values .*transform"):
+        lt.transform(np.array([[-1.0]]))
+    with pytest.raises(ValueError, match=r"Negative values .*fit"):
+        LogTransformer().fit(np.array([[1.0], [-2.0]]))
+
+
+def test_log_zero_in_log_column_at_transform_raises() -> None:
+    lt = LogTransformer().fit(pd.DataFrame({"population": [3.0, 50.0]}))
+    with pytest.raises(ValueError, match="population"):
+        lt.transform(pd.DataFrame({"population": [0.0]}))
+
+
+# --- RBFSimilarity -------------------------------------------------------------------------
+
+
+def test_rbf_matches_book_age_similarity(housing: pd.DataFrame) -> None:
+    age = housing[["housing_median_age"]]
+    rbf = RBFSimilarity(points=[[35]], gamma=0.1).set_output(transform="pandas")
+    out = rbf.fit_transform(age)
+    assert list(out.columns) == ["housing_median_age_rbf_35"]
+    np.testing.assert_allclose(out.to_numpy(), rbf_kernel(age, [[35]], gamma=0.1))
+    # a flat list of values is accepted for a single column
+    two = RBFSimilarity(points=[35, 2.5], gamma=0.1).fit(age)
+    assert list(two.get_feature_names_out()) == [
+        "housing_median_age_rbf_35",
+        "housing_median_age_rbf_2.5",
+    ]
+
+
+def test_rbf_multi_feature_points_and_shape_error(housing: pd.DataFrame) -> None:
+    geo = housing[["latitude", "longitude"]]
+    sf, la = [37.77, -122.42], [34.05, -118.24]
+    rbf = RBFSimilarity(points=[sf, la], gamma=0.5).fit(geo)
+    assert list(rbf.get_feature_names_out()) == ["rbf_similarity_0", "rbf_similarity_1"]
+    np.testing.assert_allclose(rbf.transform(geo), rbf_kernel(geo, [sf, la], gamma=0.5))
+    with pytest.raises(ValueError, match="n_features=2"):
+        RBFSimilarity(points=[35]).fit(geo)
+
+
+# --- Bucketizer ----------------------------------------------------------------------------
+
+
+def test_bucketizer_book_income_cat_matches_pd_cut(housing: pd.DataFrame) -> None:
+    income = housing[["median_income"]]
+    income_cat = pd.cut(housing["median_income"], bins=INCOME_EDGES, labels=[1, 2, 3, 4, 5])
+    out = Bucketizer(edges=INCOME_EDGES).set_output(transform="pandas").fit_transform(income)
+    assert list(out.columns) == ["median_income"]
+    np.testing.assert_array_equal(out["median_income"], income_cat.astype(int) - 1)
+    # edges themselves fall in the bucket they close, as with pd.cut: (1.5, 3.0] etc.
+    edges_only = (
+        Bucketizer(edges=INCOME_EDGES)
+        .fit(income)
+        .transform(pd.DataFrame({"median_income": [1.5, 1.5001, 3.0, 6.0, 6.1]}))
+    )
+    np.testing.assert_array_equal(edges_only[:, 0], [0, 1, 1, 3, 4])
+
+
+def test_bucketizer_out_of_range_is_clipped_and_onehot() -> None:
+    X = pd.DataFrame({"a": [-5.0, 0.5, 2.5, 10.0], "b": [0.0, 1.0, 2.0, 3.0]})
+    bz = Bucketizer(edges={"a": [0, 1, 2, 3], "b": [0, 1.5, 3]}).fit(X)
+    np.testing.assert_array_equal(bz.transform(X), [[0, 0], [0, 0], [2, 1], [2, 1]])
+    onehot = clone(bz).set_params(encode="onehot").set_output(transform="pandas")
+    out = onehot.fit_transform(X)
+    assert list(out.columns) == ["a_0", "a_1", "a_2", "b_0", "b_1"]
+    np.testing.assert_array_equal(out.sum(axis=1), 2)
+
+
+def test_bucketizer_learned_quantile_bins(housing: pd.DataFrame) -> None:
+    income = housing[["median_income"]]
+    codes = Bucketizer(n_bins=5).fit_transform(income)[:, 0]
+    counts = np.bincount(codes.astype(int))
+    assert len(counts) == 5 and counts.min() >= 55 and counts.max() <= 65
+
+
+def test_bucketizer_missing_column_edges_raises() -> None:
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="no entry for column"):
+        Bucketizer(edges={"a": [0, 1, 3]}).fit(X)
+
+
+# --- KNNOutOfFoldFeature -------------------------------------------------------------------
+
+
+@pytest.fixture
+def knn_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 10, size=(120, 2))  # duplicate-free points (continuous uniform)
+    y = np.sin(X[:, 0]) + X[:, 1] + rng.normal(0, 0.3, 120)
+    return X, y
+
+
+def test_knn_oof_is_not_in_sample_prediction(knn_data: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = knn_data
+    knn = KNNOutOfFoldFeature(n_neighbors=1, cv=5, random_state=0)
+    # the leaky version: with 1 neighbour the in-sample prediction is the row's own target
+    in_sample = clone(knn).fit(X, y).transform(X)[:, 0]
+    np.testing.assert_array_equal(in_sample, y)
+    oof = knn.fit_transform(X, y)[:, 0]
+    assert oof.shape == y.shape
+    assert not np.any(oof == y)
+
+
+def test_knn_own_target_does_not_reach_own_feature(
+    knn_data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = knn_data
+    knn = KNNOutOfFoldFeature(n_neighbors=5, cv=5, random_state=0)
+    base = knn.fit_transform(X, y)[:, 0]
+    for i in (0, 17, 63, 119):
+        y_changed = y.copy()
+        y_changed[i] += 1000.0
+        changed = clone(knn).fit_transform(X, y_changed)[:, 0]
+        assert changed[i] == base[i]  # a leaky feature would move by 1000 / 5 = 200
+        assert np.abs(changed - base).max() > 100  # ...while it does reach other rows
+
+
+def test_knn_transform_uses_regressor_fit_on_all_rows(
+    knn_data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = knn_data
+    X_new = np.array([[1.0, 1.0], [5.0, 9.0]])
+    knn = KNNOutOfFoldFeature(n_neighbors=3, weights="distance", random_state=0)
+    knn.fit_transform(X, y)
+    expected = KNeighborsRegressor(n_neighbors=3, weights="distance").fit(X, y).predict(X_new)
+    np.testing.assert_allclose(knn.transform(X_new)[:, 0], expected)
+
+
+def test_knn_requires_y(knn_data: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = knn_data
+    with pytest.raises(ValueError, match="requires y"):
+        KNNOutOfFoldFeature().fit(X)
+    with pytest.raises(ValueError, match="requires y"):
+        KNNOutOfFoldFeature().fit_transform(X)
+
+
+def test_knn_in_column_transformer_uses_out_of_fold(housing: pd.DataFrame) -> None:
+    rng = np.random.default_rng(1)
+    y = housing["median_income"].to_numpy() * 50_000 + rng.normal(0, 1000, len(housing))
+    geo = ["latitude", "longitude"]
+    params = {"n_neighbors": 1, "cv": 4, "random_state": 0}
+    ct = ColumnTransformer([("geo", KNNOutOfFoldFeature(**params), geo)])
+    out = ct.set_output(transform="pandas").fit_transform(housing, y)
+    assert list(out.columns) == ["geo__knn_prediction"]
+    assert out.index.equals(housing.index)
+    oof = KNNOutOfFoldFeature(**params).fit_transform(housing[geo], y)[:, 0]
+    np.testing.assert_allclose(out["geo__knn_prediction"], oof)
+    assert not np.any(out["geo__knn_prediction"].to_numpy() == y)
+
+
+# --- all together, as the book's preprocessing ColumnTransformer ---------------------------
+
+
+def test_feature_names_in_column_transformer_pandas(housing: pd.DataFrame) -> None:
+    heavy = ["total_rooms", "total_bedrooms", "population", "households", "median_income"]
+    preprocessing = ColumnTransformer(
+        [
+            ("bedrooms", RatioFeatures(), ["total_bedrooms", "total_rooms"]),
+            ("rooms_per_house", RatioFeatures(), ["total_rooms", "households"]),
+            ("log", make_pipeline(LogTransformer(), StandardScaler()), heavy),
+            ("geo", ClusterSimilarity(n_clusters=3, random_state=42), ["latitude", "longitude"]),
+            ("age", RBFSimilarity(points=[[35]], gamma=0.1), ["housing_median_age"]),
+            ("income_cat", Bucketizer(edges=INCOME_EDGES), ["median_income"]),
+        ]
+    ).set_output(transform="pandas")
+    out = preprocessing.fit_transform(housing)
+    expected = [
+        "bedrooms__ratio",
+        "rooms_per_house__ratio",
+        *[f"log__{c}" for c in heavy],
+        "geo__Cluster 0 similarity",
+        "geo__Cluster 1 similarity",
+        "geo__Cluster 2 similarity",
+        "age__housing_median_age_rbf_35",
+        "income_cat__median_income",
+    ]
+    assert list(out.columns) == expected
+    assert list(preprocessing.get_feature_names_out()) == expected
+    assert out.shape == (len(housing), len(expected))
+    assert np.isfinite(out.to_numpy()).all()
