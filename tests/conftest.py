@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
+# rich wraps at the terminal width: give CLI tests a wide one so messages stay on one line.
+os.environ["COLUMNS"] = "300"
 
 
 @pytest.fixture(scope="session")

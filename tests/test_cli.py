@@ -103,3 +103,17 @@ def test_fewer_rows_than_folds_is_a_clear_error(tmp_path: Path) -> None:
 def test_commands_need_a_project(tmp_path: Path) -> None:
     code, out = invoke("train", "--project", str(tmp_path / "nowhere"))
     assert code == 2 and "error:" in out
+
+
+def test_explore_writes_the_report(tmp_path: Path, data_home: Path) -> None:
+    proj = str(tmp_path / "h")
+    code, out = invoke("init", proj, "--data", str(data_home / "housing" / "housing.csv"),
+                       "--target", "median_house_value")
+    assert code == 0, out
+    code, out = invoke("explore", "-p", proj)
+    flat = " ".join(out.split())
+    assert code == 0, out
+    assert "capped" in flat and "heavy_tail" in flat and "explore.html" in flat
+    html = (tmp_path / "h" / "reports" / "explore.html").read_text()
+    assert "data:image/png;base64," in html
+    assert (tmp_path / "h" / "reports" / "explore.json").exists()

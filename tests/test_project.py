@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 import warnings
 from pathlib import Path
@@ -90,6 +91,10 @@ def test_no_step_before_evaluation_reads_a_test_row(tmp_path: Path) -> None:
     assert project.split().strategy == "hash"
     train = project.train_frame()
     assert "POISON" not in set(train["colour"]) and train["y"].max() < 1e9
+    assert project.schema.columns["colour"].n_unique == 2  # schema from training rows only
+    exploration = project.explore(draw=False)
+    assert "POISON" not in json.dumps(exploration.stats)
+    assert exploration.stats["columns"]["y"]["max"] < 1e9
     X, y = project.training_data()
     assert len(X) == project.split().n_train and y.max() < 1e9
     result = project.train(candidates=baseline_candidates()[:2])
@@ -150,7 +155,7 @@ def test_tampered_model_is_refused(tmp_path: Path, small_regression: pd.DataFram
 def test_fewer_rows_than_folds(tmp_path: Path) -> None:
     frame = pd.DataFrame({"x": np.arange(8.0), "y": np.arange(8.0) * 2})
     project = Project.init(tmp_path / "p", frame, "y", cv_folds=10, split="random")
-    with pytest.raises(TrainingError, match="fewer|only"):
+    with pytest.raises(TrainingError, match=r"fewer|only"):
         project.train()
 
 

@@ -77,3 +77,7 @@ class TestSetReuseWarning(UserWarning):
     """The test set was read before: every further look makes its estimate more optimistic."""
 
     __test__ = False
+
+
+class DataQualityWarning(UserWarning):
+    """Bad values were found and handled (coerced, treated as missing); the column is named."""

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("status")(status)
     app.command("schema")(schema)
+    app.command("explore")(explore)
     app.command("demo")(demo)
 
 
@@ -207,6 +208,30 @@ def schema(project: ProjectDir = Path(".")) -> None:
     console.print(table)
     if sch.geo_pairs:
         console.print("geographic pairs: " + ", ".join(f"{a}/{b}" for a, b in sch.geo_pairs))
+
+
+@handle_errors
+def explore(
+    project: ProjectDir = Path("."),
+    size_by: Annotated[str | None, typer.Option(help="map: marker size column "
+                                                "(default: population, if present)")] = None,
+    color_by: Annotated[str | None, typer.Option(help="map: colour column "
+                                                 "(default: the target)")] = None,
+) -> None:
+    """Explore the training rows: statistics, flags and figures as an HTML report."""
+    proj = Project.open(project)
+    with console.status("exploring the training rows (the test set stays locked)…"):
+        exploration = proj.explore(size_by=size_by, color_by=color_by)
+    flags = exploration.flags
+    table = Table(title=f"{len(flags)} flag(s) on {exploration.stats['n_rows']:,} training rows")
+    for col in ("column", "flag", "evidence", "suggestion"):
+        table.add_column(col, overflow="fold")
+    for flag in flags:
+        table.add_row(flag.column or "(table)", str(flag.kind), flag.evidence, flag.suggestion)
+    console.print(table)
+    console.print(f"[bold]report[/] {proj.layout.reports / 'explore.html'}")
+    console.print(f"[bold]statistics[/] {proj.layout.reports / 'explore.json'} "
+                  "(the monitoring baseline)")
 
 
 @handle_errors

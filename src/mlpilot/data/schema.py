@@ -159,8 +159,10 @@ def _numeric_kind(
         return ColumnKind.LATITUDE, "named like a latitude, values within ±90"
     if _LON_NAME.search(name) and lo >= -180 and hi <= 180:
         return ColumnKind.LONGITUDE, "named like a longitude, values within ±180"
+    values = non_null.to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
     integral = pd.api.types.is_integer_dtype(non_null) or bool(
-        len(non_null) and np.all(np.mod(non_null.to_numpy(dtype=float), 1) == 0)
+        len(values) and np.all(np.mod(values, 1) == 0)
     )
     all_unique = len(non_null) >= 20 and n_unique == len(non_null) == n_rows
     if integral and all_unique:

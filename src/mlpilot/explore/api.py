@@ -56,7 +56,7 @@ def explore(
     *,
     size_by: str | None = None,
     color_by: str | None = None,
-    max_scatter_features: int = 4,
+    max_scatter_features: int = 3,
     draw: bool = True,
     name: str | None = None,
 ) -> Exploration:

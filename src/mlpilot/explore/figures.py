@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -20,6 +21,7 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 from pandas.plotting import scatter_matrix as pandas_scatter_matrix
 
+from .stats import as_float
 from .style import (
     ACCENT,
     CMAP,
@@ -145,10 +147,11 @@ def geo_scatter(frame: pd.DataFrame, lat: str, lon: str, size_by: str | None,
             sizes = kwargs["s"][mask] if isinstance(kwargs["s"], np.ndarray) else kwargs["s"]
             ax.scatter(x[mask], y[mask], color=palette[i], label=short(value, 24),
                        **{**kwargs, "s": sizes})
-        legend = ax.legend(title=color_by, markerscale=2, loc="best")
-        for handle in legend.legend_handles:
-            if handle is not None:
+        legend = ax.legend(title=color_by, loc="best")
+        for handle in legend.legend_handles:  # opaque, equal-size markers in the legend
+            if isinstance(handle, PathCollection):
                 handle.set_alpha(1.0)
+                handle.set_sizes([30])
         color_note = f"colour = {color_by}"
     else:
         ax.scatter(x, y, color=ACCENT, **kwargs)
@@ -218,7 +221,7 @@ def correlation_heatmap(matrix: pd.DataFrame) -> Figure:
 
 def scatter_matrix(frame: pd.DataFrame, columns: list[str]) -> Figure:
     """Pairwise scatter plots (pandas' scatter_matrix) of the target and its best features."""
-    data = _sample(frame[columns].apply(pd.to_numeric, errors="coerce"), MAX_MATRIX_POINTS)
+    data = _sample(frame[columns].apply(as_float), MAX_MATRIX_POINTS)
     n = len(columns)
     fig = new_figure(2.6 * n + 0.5, 2.3 * n + 0.5, layout=None)
     axes = fig.subplots(n, n)

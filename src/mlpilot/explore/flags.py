@@ -196,7 +196,7 @@ def heavy_tail_flags(frame: pd.DataFrame, schema: Schema, target: str | None) ->
             continue
         median, p99, lo = (float(v) for v in np.quantile(values, [0.5, 0.99, 0.0]))
         evidence = (f"skewness {skew:.2f} (> {SKEW_THRESHOLD:g}): median {fmt(median)}, "
-                    f"99th percentile {fmt(p99)}, maximum {fmt(float(values.max()))}")
+                    f"99th percentile {fmt(p99)}, maximum {fmt(float(values.max()), exact=True)}")
         if lo > 0:
             transform = "np.log"
         elif lo == 0:

@@ -14,6 +14,8 @@ import jinja2
 import numpy as np
 from markupsafe import escape
 
+from .flags import pct
+
 if TYPE_CHECKING:
     from .report import Exploration
 
@@ -72,7 +74,8 @@ TEMPLATE = r"""
   gap: 10px; margin: 12px 0; }
 .mlx .card { background: var(--soft); border: 1px solid var(--line); border-radius: 8px;
   padding: 10px 14px; }
-.mlx .card .v { font-size: 20px; font-weight: 700; }
+.mlx .card .v { font-size: 20px; font-weight: 700; overflow-wrap: anywhere; }
+.mlx .card .v.t { font-size: 15px; line-height: 1.9; }
 .mlx .card .k { color: var(--muted); font-size: 12.5px; text-transform: uppercase;
   letter-spacing: .03em; }
 .mlx table { border-collapse: collapse; width: 100%; font-size: 13.5px; margin: 6px 0 14px; }
@@ -118,7 +121,8 @@ TEMPLATE = r"""
 <h2 id="mlx-overview">Overview</h2>
 <div class="cards">
 {% for label, value in cards %}
-  <div class="card"><div class="v">{{ value }}</div><div class="k">{{ label }}</div></div>
+  <div class="card"><div class="v{% if label == 'target' %} t{% endif %}">{{ value }}</div>
+  <div class="k">{{ label }}</div></div>
 {% endfor %}
 </div>
 <p>Column kinds: {{ kinds }}.{% if geo %} Coordinates: {{ geo }}.{% endif %}</p>
@@ -297,15 +301,15 @@ def context(exp: Exploration) -> dict[str, Any]:
     describe_rows = []
     for name, row in exp.describe.iterrows():
         skew = cols.get(str(name), {}).get("skew")
-        describe_rows.append((str(name), [_num(row.get(h)) for h in describe_head],
+        describe_rows.append((str(name), [_num(row.get(h), 4 if h in ("mean", "std") else 7)
+                                          for h in describe_head],
                               "—" if skew is None else f"{skew:.2f}"))
 
     value_counts = []
     for name, series in exp.value_counts.items():
-        total = max(int(exp.structure.set_index("column").loc[name, "non_null"]) +
-                    int(exp.structure.set_index("column").loc[name, "missing"]), 1)
+        total = max(n_rows, 1)
         peak = max(int(series.max()), 1) if len(series) else 1
-        rows = [(str(v), f"{int(c):,}", f"{100 * c / total:.1f}%", int(80 * c / peak))
+        rows = [(str(v), f"{int(c):,}", pct(c / total), int(80 * c / peak))
                 for v, c in series.items()]
         value_counts.append((name, rows, f"{cols[name]['n_unique']:,}"))
 

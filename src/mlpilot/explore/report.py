@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
+from mlpilot.atomic import write_text
 from mlpilot.data.schema import Schema
 
-from ._atomic import write_atomic
 from .flags import RULES, Flag
 from .leakage import LEAK_ACCURACY, LEAK_AUC, LEAK_R2, LEAK_SAMPLE, TREE_DEPTH
 from .page import render_document, render_fragment
@@ -56,7 +56,7 @@ class Exploration:
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write statistics and flags to ``path`` (atomically); returns the path."""
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
-        return write_atomic(path, text + "\n")
+        return write_text(path, text + "\n")
 
     def html(self) -> str:
         """The report as one self-contained HTML document."""
@@ -64,7 +64,7 @@ class Exploration:
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
         """Write the self-contained HTML report to ``path`` (atomically); returns the path."""
-        return write_atomic(path, self.html())
+        return write_text(path, self.html())
 
     def _repr_html_(self) -> str:
         return render_fragment(self)

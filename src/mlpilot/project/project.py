@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
@@ -62,6 +62,9 @@ from mlpilot.project.state import (
     utcnow,
 )
 from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard, build_pipeline, shortlist
+
+if TYPE_CHECKING:
+    from mlpilot.explore import Exploration
 
 DATABASE_URL_ENV = "MLPILOT_DATABASE_URL"
 
@@ -201,14 +204,10 @@ class Project:
         snapshot = self.layout.snapshot(digest)
         if not snapshot.exists():
             write_parquet(snapshot, frame)
-        schema = infer_schema(frame, self.targets)
-        schema_json = json.dumps(schema.to_dict(), indent=2)
-        write_text(self.layout.schema, schema_json)
         with self.state.session() as session:
             version = DatasetVersion(
                 content_hash=digest, source=self.config.data.source, n_rows=len(frame),
-                n_columns=frame.shape[1], schema_json=schema_json,
-                snapshot_path=str(snapshot.relative_to(self.root)))
+                n_columns=frame.shape[1], snapshot_path=str(snapshot.relative_to(self.root)))
             session.add(version)
         return version, frame
 
@@ -228,7 +227,8 @@ class Project:
 
     @property
     def schema(self) -> Schema:
-        return Schema.from_dict(self.dataset_version().schema_dict)
+        """Column kinds and counts, inferred from the training rows only."""
+        return Schema.from_dict(self.split().schema_dict)
 
     def _snapshot(self, version: DatasetVersion) -> pd.DataFrame:
         path = self.root / version.snapshot_path
@@ -256,11 +256,15 @@ class Project:
         if keys.duplicated().any():
             raise SplitError(f"id column {self.config.data.id_column!r} has duplicate values",
                              "choose a column unique per row")
+        train_rows = frame.loc[~result.is_test].reset_index(drop=True)
+        schema_json = json.dumps(infer_schema(train_rows, self.targets).to_dict(), indent=2)
+        write_text(self.layout.schema, schema_json)
         with self.state.session() as session:
             split = Split(dataset_version_id=version.id, strategy=result.strategy,
                           test_size=cfg.test_size, seed=self.config.seed,
                           key_column=self.config.data.id_column, n_train=result.n_train,
-                          n_test=result.n_test, details_json=json.dumps(result.details))
+                          n_test=result.n_test, details_json=json.dumps(result.details),
+                          schema_json=schema_json)
             session.add(split)
             session.flush()
             session.execute(sa.insert(SplitRow), [
@@ -326,6 +330,23 @@ class Project:
             session.add(TestSetRead(split_id=split.id, purpose=purpose, model_id=model_id,
                                     n_rows=len(frame)))
         return frame, previous
+
+    # ------------------------------------------------------------------ exploration
+    def explore(self, *, size_by: str | None = None, color_by: str | None = None,
+                draw: bool = True) -> Exploration:
+        """Explore the training rows; write ``reports/explore.html`` and ``explore.json``.
+
+        The JSON statistics are the monitoring baseline of every model trained afterwards.
+        """
+        from mlpilot.explore import explore
+
+        target = self.targets[0] if len(self.targets) == 1 else None
+        exploration = explore(self.train_frame(), target, self.schema, size_by=size_by,
+                              color_by=color_by, draw=draw, name=self.config.name)
+        exploration.to_json(self.layout.reports / "explore.json")
+        if draw:
+            exploration.to_html(self.layout.reports / "explore.html")
+        return exploration
 
     # ------------------------------------------------------------------ framing
     @property

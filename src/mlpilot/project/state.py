@@ -34,12 +34,7 @@ class DatasetVersion(Base):
     n_rows: Mapped[int]
     n_columns: Mapped[int]
     snapshot_path: Mapped[str] = mapped_column(sa.Text)
-    schema_json: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-    @property
-    def schema_dict(self) -> dict[str, Any]:
-        return json.loads(self.schema_json)
 
 
 class Split(Base):
@@ -53,7 +48,13 @@ class Split(Base):
     n_train: Mapped[int]
     n_test: Mapped[int]
     details_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    #: The schema inferred from the training rows only (no statistic of a test row leaks).
+    schema_json: Mapped[str] = mapped_column(sa.Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    @property
+    def schema_dict(self) -> dict[str, Any]:
+        return json.loads(self.schema_json)
 
 
 class SplitRow(Base):
