@@ -99,7 +99,8 @@ def test_no_step_before_evaluation_reads_a_test_row(tmp_path: Path) -> None:
     assert len(X) == project.split().n_train and y.max() < 1e9
     result = project.train(candidates=baseline_candidates()[:2])
     model = project.load_model(result.model)
-    encoder = model.named_steps["preprocess"].named_transformers_["cat"][-1]
+    columns = model.named_steps["preprocess"].named_steps["columns"]
+    encoder = columns.named_transformers_["categories"][-1]
     assert "POISON" not in set(encoder.categories_[0])
     assert not project.test_reads()
     evaluation = project.evaluate()

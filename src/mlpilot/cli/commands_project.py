@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("schema")(schema)
     app.command("explore")(explore)
+    app.command("prepare")(prepare)
     app.command("demo")(demo)
 
 
@@ -128,9 +129,8 @@ def _print_training(result: TrainResult, project: Project) -> None:
                   f"{metric.format(best.mean or 0)} ± {metric.format(best.std or 0)}; "
                   f"refitted on all training rows and saved as model #{result.model.id} "
                   f"({result.model.artifact_path})")
-    if result.plan.dropped:
-        dropped = ", ".join(f"{c} ({why.split(':')[0]})" for c, why in result.plan.dropped.items())
-        console.print(f"[dim]not used as features: {dropped}[/]")
+    console.print(f"[dim]preprocessing: {project.prepare_path} (see `mlpilot prepare --show`; "
+                  "edit the file to change it)[/]")
 
 
 @handle_errors
@@ -232,6 +232,44 @@ def explore(
     console.print(f"[bold]report[/] {proj.layout.reports / 'explore.html'}")
     console.print(f"[bold]statistics[/] {proj.layout.reports / 'explore.json'} "
                   "(the monitoring baseline)")
+
+
+@handle_errors
+def prepare(
+    project: ProjectDir = Path("."),
+    show: Annotated[bool, typer.Option("--show", help="print each column's treatment "
+                                       "and the reason")] = False,
+    force: Annotated[bool, typer.Option("--force", help="rewrite prepare.py even if it "
+                                        "exists (your edits are lost)")] = False,
+) -> None:
+    """Build the preprocessing pipeline and write it as readable Python (prepare.py)."""
+    proj = Project.open(project)
+    with console.status("planning the preprocessing (ratio features are tried by CV)…"):
+        result = proj.prepare(force=force)
+    if not result.written:
+        console.print(f"[bold]kept[/] {result.path} as it is (your edits win; --force rewrites "
+                      "it)")
+    else:
+        console.print(f"[bold]wrote[/] {result.path}")
+    if show:
+        plan = result.plan or (proj.plan_preparation() if not result.written else None)
+        table = Table(title="Preparation: each column's treatment")
+        for col in ("column", "treatment", "why"):
+            table.add_column(col, overflow="fold")
+        if plan is not None:
+            for column, treatment, why in plan.rows():
+                table.add_row(column, treatment, why)
+            for r in plan.rejected_ratios:
+                table.add_row(f"[dim]{r.name}[/]", "[dim]not used[/]", f"[dim]{r.reason}[/]")
+        console.print(table)
+        if result.plan is None:
+            console.print("[dim]the table shows the automatic plan; prepare.py may differ "
+                          "where you edited it[/]")
+        pipe = proj.preprocessor("scaled")
+        X, _ = proj.training_data()
+        names = pipe.fit(X, _).get_feature_names_out()
+        console.print(f"[bold]{len(names)} features[/] (scaled variant): {', '.join(names)}",
+                      soft_wrap=True)
 
 
 @handle_errors

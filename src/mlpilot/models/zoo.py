@@ -27,6 +27,7 @@ class Candidate:
     family: str
     cost: int  # relative cost rank: cheap models run first
     build: Callable[[str, int], BaseEstimator]  # (task, seed) -> unfitted estimator
+    prep: str = "scaled"  # preprocessing variant: "scaled" or "tree" (no scaling needed)
 
 
 def _dummy(task: str, seed: int) -> BaseEstimator:
@@ -58,8 +59,8 @@ def _hist_gb(task: str, seed: int) -> BaseEstimator:
 BASELINE_CANDIDATES: tuple[Candidate, ...] = (
     Candidate("dummy", "baseline", 0, _dummy),
     Candidate("linear", "linear", 1, _linear),
-    Candidate("hist_gradient_boosting", "boosting", 2, _hist_gb),
-    Candidate("random_forest", "forest", 3, _forest),
+    Candidate("hist_gradient_boosting", "boosting", 2, _hist_gb, prep="tree"),
+    Candidate("random_forest", "forest", 3, _forest, prep="tree"),
 )
 
 

@@ -43,6 +43,19 @@ class SplitConfig(_Strict):
                                                       "become the test set")
 
 
+class PrepareConfig(_Strict):
+    imputer: Literal["median", "knn", "iterative"] = Field(
+        "median", description="how numeric gaps are filled")
+    n_clusters: int = Field(10, ge=1, description="k-means clusters for latitude/longitude "
+                                                  "similarity features")
+    ratios: Literal["auto", "none"] = Field(
+        "auto", description="auto: try ratios of count-like columns, keep those that help CV")
+    columns: dict[str, Literal["numeric", "log", "onehot", "target", "ordinal", "datetime",
+                               "geo", "drop"]] = Field(
+        default_factory=dict, description="per-column treatment overrides, e.g. "
+                                          "total_rooms = \"log\", notes = \"drop\"")
+
+
 class ProjectConfig(_Strict):
     name: str = Field(description="a name for people")
     target: str | list[str] = Field(description="the column to predict (a list: multilabel)")
@@ -59,6 +72,7 @@ class ProjectConfig(_Strict):
                                                        "(default: SQLite in .mlpilot/)")
     data: DataConfig
     split: SplitConfig = Field(default_factory=SplitConfig)
+    prepare: PrepareConfig = Field(default_factory=PrepareConfig)
 
     @field_validator("target")
     @classmethod
@@ -97,9 +111,16 @@ def render_config(config: ProjectConfig) -> str:
     lines = ["# mlpilot project settings. Edit and re-run; see `mlpilot --help`.", ""]
     data = config.model_dump(exclude_none=True)
     _render_table(lines, ProjectConfig, {k: v for k, v in data.items() if not isinstance(v, dict)})
-    for table, model in (("data", DataConfig), ("split", SplitConfig)):
+    for table, model in (("data", DataConfig), ("split", SplitConfig),
+                         ("prepare", PrepareConfig)):
+        values = data.get(table, {})
         lines += ["", f"[{table}]"]
-        _render_table(lines, model, data.get(table, {}))
+        _render_table(lines, model, {k: v for k, v in values.items() if not isinstance(v, dict)})
+        for key, sub in values.items():
+            if isinstance(sub, dict):
+                lines += ["", f"# {model.model_fields[key].description}",
+                          f"[{table}.{key}]"]
+                lines += [tomli_w.dumps({k: v}).strip() for k, v in sub.items()]
     return "\n".join(lines) + "\n"
 
 

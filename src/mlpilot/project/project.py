@@ -38,7 +38,14 @@ from mlpilot.errors import (
     TestSetReuseWarning,
 )
 from mlpilot.evaluate.metrics import Metric, get_metric
-from mlpilot.features.baseline import FeaturePlan, baseline_preprocessor, plan_features
+from mlpilot.features.builder import (
+    PreparationPlan,
+    build_from_source,
+    plan_preparation,
+    ratio_candidates,
+    render_python,
+    select_ratios,
+)
 from mlpilot.frame import Framing, frame_problem
 from mlpilot.models.zoo import Candidate, baseline_candidates
 from mlpilot.project.config import (
@@ -73,8 +80,14 @@ DATABASE_URL_ENV = "MLPILOT_DATABASE_URL"
 class TrainResult:
     leaderboard: Leaderboard
     model: ModelRecord
-    plan: FeaturePlan
     run_id: int
+
+
+@dataclass
+class Preparation:
+    plan: PreparationPlan | None  # None when prepare.py was kept as the user left it
+    path: Path
+    written: bool
 
 
 @dataclass
@@ -348,6 +361,57 @@ class Project:
             exploration.to_html(self.layout.reports / "explore.html")
         return exploration
 
+    # ------------------------------------------------------------------ preparation
+    @property
+    def prepare_path(self) -> Path:
+        return self.root / "prepare.py"
+
+    def prepare(self, *, force: bool = False) -> Preparation:
+        """Plan the preprocessing from the schema and exploration flags; write prepare.py.
+
+        An existing ``prepare.py`` (perhaps edited by the user) is kept unless ``force``.
+        """
+        if self.prepare_path.exists() and not force:
+            return Preparation(None, self.prepare_path, written=False)
+        plan = self.plan_preparation()
+        write_text(self.prepare_path, render_python(plan))
+        write_text(self.layout.reports / "prepare.json", json.dumps(
+            {"columns": [{"column": c, "treatment": t, "reason": r} for c, t, r in plan.rows()],
+             "rejected_ratios": [{"ratio": r.name, "reason": r.reason}
+                                 for r in plan.rejected_ratios]}, indent=2))
+        return Preparation(plan, self.prepare_path, written=True)
+
+    def plan_preparation(self) -> PreparationPlan:
+        """The automatic plan (not written): treatments with reasons, ratios chosen by CV."""
+        cfg = self.config.prepare
+        X, y = self.training_data()
+        framing = self.framing
+        exploration = self.explore(draw=False)
+        heavy = [f.column for f in exploration.flags if f.kind == "heavy_tail" and f.column]
+        minimums = {name: float(col["min"]) for name, col in exploration.stats["columns"].items()
+                    if isinstance(col, dict) and col.get("min") is not None
+                    and isinstance(col.get("min"), (int, float))}
+        plan = plan_preparation(self.schema, self.targets, heavy_tailed=heavy,
+                                minimums=minimums, overrides=dict(cfg.columns),
+                                imputer=cfg.imputer, n_clusters=cfg.n_clusters,
+                                seed=self.config.seed, task=framing.task, name=self.config.name)
+        if cfg.ratios == "auto":
+            candidates = ratio_candidates(plan, X, heavy)
+            plan = select_ratios(plan, X, y, candidates,
+                                 get_metric(framing.metric, framing.task).scorer)
+        return plan
+
+    def preprocessor(self, variant: str = "scaled") -> Any:
+        """The preprocessing pipeline built from ``prepare.py`` (written first if missing)."""
+        if not self.prepare_path.exists():
+            self.prepare()
+        try:
+            return build_from_source(self.prepare_path.read_text(encoding="utf-8"), variant)
+        except Exception as exc:
+            raise ConfigError(f"prepare.py failed: {type(exc).__name__}: {exc}",
+                              "fix the file, or rewrite it with `mlpilot prepare --force`"
+                              ) from None
+
     # ------------------------------------------------------------------ framing
     @property
     def framing(self) -> Framing:
@@ -364,14 +428,13 @@ class Project:
                                 if len(self.targets) == 1 else self.train_frame(),
                                 self.config.target, self.config.task, self.config.metric)
         metric = get_metric(framing.metric, framing.task)
-        plan = plan_features(self.schema, self.targets)
-        preprocessor = baseline_preprocessor(plan)
+        preprocessor = {v: self.preprocessor(v) for v in ("scaled", "tree")}
         candidates = list(candidates or baseline_candidates())
         version, split = self.dataset_version(), self.split()
         run_key = _digest({"version": version.content_hash, "split": split.id,
                            "task": framing.task, "metric": metric.name,
                            "folds": self.config.cv_folds, "seed": self.config.seed,
-                           "features": plan.used, "stage": "baseline-v1"})
+                           "prepare.py": sha256_file(self.prepare_path), "stage": "shortlist-v1"})
         with self.state.session() as session:
             run = Run(kind="train", run_key=run_key, dataset_version_id=version.id,
                       split_id=split.id, settings_json=json.dumps(
@@ -402,7 +465,7 @@ class Project:
             with self.state.session() as session:
                 session.execute(sa.update(Run).where(Run.id == run_id)
                                 .values(status=status, finished_at=utcnow()))
-        return TrainResult(leaderboard, record, plan, run_id)
+        return TrainResult(leaderboard, record, run_id)
 
     def _save_model(self, model: object, score: CandidateScore, metric: Metric, run_id: int,
                     version_id: int, split_id: int) -> ModelRecord:
@@ -597,4 +660,4 @@ def _redact_url(url: str) -> str:
         return url
 
 
-__all__ = ["DataConfig", "Evaluation", "Project", "TrainResult"]
+__all__ = ["DataConfig", "Evaluation", "Preparation", "Project", "TrainResult"]

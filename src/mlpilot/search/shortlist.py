@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -103,7 +103,7 @@ def shortlist(
     y: pd.Series | pd.DataFrame,
     *,
     candidates: Sequence[Candidate],
-    preprocessor: BaseEstimator,
+    preprocessor: BaseEstimator | Mapping[str, BaseEstimator],
     task: str,
     metric: Metric,
     n_splits: int,
@@ -113,7 +113,10 @@ def shortlist(
     store: ResultStore | None = None,
     on_event: Event | None = None,
 ) -> Leaderboard:
-    """Cross-validate each candidate inside ``Pipeline(preprocessor, model)``."""
+    """Cross-validate each candidate inside ``Pipeline(preprocessor, model)``.
+
+    ``preprocessor`` is one estimator, or one per variant (``candidate.prep``).
+    """
     check_folds(y, task, n_splits)
     cv = make_cv(task, n_splits, seed)
     started = time.perf_counter()
@@ -141,15 +144,19 @@ def shortlist(
     return Leaderboard(metric, rows)
 
 
-def build_pipeline(candidate: Candidate, preprocessor: BaseEstimator, task: str,
+def build_pipeline(candidate: Candidate,
+                   preprocessor: BaseEstimator | Mapping[str, BaseEstimator], task: str,
                    seed: int) -> Pipeline:
+    if isinstance(preprocessor, Mapping):
+        preprocessor = preprocessor[candidate.prep]
     return Pipeline([("preprocess", clone(preprocessor)),
                      ("model", candidate.build(task, seed))])
 
 
 def _cross_validate(candidate: Candidate, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
-                    preprocessor: BaseEstimator, task: str, metric: Metric,
-                    cv: KFold | StratifiedKFold, seed: int, n_jobs: int) -> CandidateScore:
+                    preprocessor: BaseEstimator | Mapping[str, BaseEstimator], task: str,
+                    metric: Metric, cv: KFold | StratifiedKFold, seed: int,
+                    n_jobs: int) -> CandidateScore:
     pipeline = build_pipeline(candidate, preprocessor, task, seed)
     try:
         with warnings.catch_warnings():

@@ -1,0 +1,354 @@
+"""The automatic preparation step: schema + exploration flags → a readable pipeline.
+
+The plan says, for each column, what is done to it and why (``mlpilot prepare --show``).
+It is rendered as plain Python — ``prepare.py`` in the project — and that file *is* the
+pipeline: :func:`build_from_source` executes it, so what the user reads (and may edit) is
+exactly what runs. Two variants come out of one plan, as the book suggests:
+
+* ``scaled`` — for linear models, SVMs, kNN and neural nets: the book's final
+  ``ColumnTransformer`` (ratios, logs of heavy tails, cluster similarity for coordinates,
+  one-hot categories, standardization);
+* ``tree`` — for tree ensembles: no logs or scaling (trees do not care), raw coordinates
+  kept beside the cluster similarities, categories as ordinal codes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from mlpilot.data.schema import NUMERIC_KINDS, ColumnKind, Schema
+
+Treatment = Literal["numeric", "log", "onehot", "target", "ordinal", "datetime", "geo", "drop"]
+TREATMENTS: tuple[str, ...] = ("numeric", "log", "onehot", "target", "ordinal", "datetime",
+                               "geo", "drop")
+VARIANTS = ("scaled", "tree")
+#: Categoricals with more distinct values than this are target-encoded instead of one-hot.
+MAX_ONE_HOT = 20
+#: A candidate ratio is kept when it lowers the CV loss by at least this share.
+MIN_RATIO_GAIN = 0.002
+RATIO_SAMPLE = 8_000
+
+
+@dataclass
+class ColumnPlan:
+    column: str
+    treatment: str
+    reason: str
+
+
+@dataclass
+class RatioPlan:
+    numerator: str
+    denominator: str
+    reason: str = "candidate"
+    gain: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.numerator}_per_{self.denominator}"
+
+
+@dataclass
+class PreparationPlan:
+    """Every column's treatment (with the reason), the ratio features, the options."""
+
+    columns: dict[str, ColumnPlan]
+    ratios: list[RatioPlan] = field(default_factory=list)
+    rejected_ratios: list[RatioPlan] = field(default_factory=list)
+    geo_pairs: list[tuple[str, str]] = field(default_factory=list)
+    imputer: str = "median"
+    n_clusters: int = 10
+    seed: int = 42
+    task: str = "regression"
+    name: str = "project"
+
+    def with_treatment(self, treatment: str) -> list[str]:
+        return [c.column for c in self.columns.values() if c.treatment == treatment]
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        out = [(c.column, c.treatment, c.reason) for c in self.columns.values()]
+        out += [(r.name, "ratio", r.reason) for r in self.ratios]
+        return out
+
+
+# ---------------------------------------------------------------------- planning
+def plan_preparation(
+    schema: Schema,
+    targets: Sequence[str],
+    *,
+    heavy_tailed: Iterable[str] = (),
+    minimums: dict[str, float] | None = None,
+    overrides: dict[str, str] | None = None,
+    imputer: str = "median",
+    n_clusters: int = 10,
+    seed: int = 42,
+    task: str = "regression",
+    name: str = "project",
+) -> PreparationPlan:
+    """Decide each column's treatment from its kind and the exploration's flags."""
+    heavy = set(heavy_tailed)
+    minimums = minimums or {}
+    overrides = overrides or {}
+    geo_columns = {c for pair in schema.geo_pairs for c in pair}
+    columns: dict[str, ColumnPlan] = {}
+    for col in schema.columns.values():
+        if col.name in targets:
+            continue
+        if col.name in overrides:
+            columns[col.name] = ColumnPlan(col.name, overrides[col.name], "set in mlpilot.toml")
+            continue
+        columns[col.name] = _default_treatment(col, schema.n_rows, heavy, minimums,
+                                               geo_columns, task)
+    pairs = [p for p in schema.geo_pairs
+             if all(columns.get(c) and columns[c].treatment == "geo" for c in p)]
+    for c in columns.values():  # a "geo" override without a partner falls back to numeric
+        if c.treatment == "geo" and not any(c.column in p for p in pairs):
+            c.treatment, c.reason = "numeric", c.reason + " (no coordinate partner: numeric)"
+    plan = PreparationPlan(columns, geo_pairs=pairs, imputer=imputer, n_clusters=n_clusters,
+                           seed=seed, task=task, name=name)
+    return plan
+
+
+def _default_treatment(col: Any, n_rows: int, heavy: set[str], minimums: dict[str, float],
+                       geo_columns: set[str], task: str) -> ColumnPlan:
+    kind = col.kind
+    if kind == ColumnKind.ID:
+        return ColumnPlan(col.name, "drop", "an identifier: names rows, does not describe them")
+    if kind == ColumnKind.TEXT:
+        return ColumnPlan(col.name, "drop", "free text: needs a text model")
+    if col.n_missing >= n_rows:
+        return ColumnPlan(col.name, "drop", "all values missing in the training rows")
+    if kind == ColumnKind.DATETIME:
+        return ColumnPlan(col.name, "datetime", "a date: year, month, day, weekday, hour parts")
+    if col.name in geo_columns:
+        return ColumnPlan(col.name, "geo", "latitude/longitude pair: similarity to k-means "
+                                           "cluster centres (the book's ClusterSimilarity)")
+    numeric_dtype = col.dtype.lower().startswith(("int", "uint", "float", "bool"))
+    if kind in NUMERIC_KINDS or (kind == ColumnKind.BOOLEAN and numeric_dtype):
+        if col.name in heavy and minimums.get(col.name, -1.0) >= 0:
+            return ColumnPlan(col.name, "log", "heavy right tail (exploration flag): log, then "
+                                               "standardize")
+        if kind == ColumnKind.BOOLEAN:
+            return ColumnPlan(col.name, "numeric", "0/1 values: kept as a number")
+        return ColumnPlan(col.name, "numeric", "numeric: median imputation, standardization")
+    if col.n_unique <= MAX_ONE_HOT:
+        return ColumnPlan(col.name, "onehot", f"{col.n_unique} categories: one-hot, unknown "
+                                              "categories ignored")
+    if task == "multilabel":
+        return ColumnPlan(col.name, "ordinal", f"{col.n_unique} categories: ordinal codes")
+    return ColumnPlan(col.name, "target", f"{col.n_unique} categories (too many to one-hot): "
+                                          "target encoding, cross-fitted")
+
+
+def ratio_candidates(plan: PreparationPlan, frame: pd.DataFrame,
+                     heavy_tailed: Iterable[str]) -> list[RatioPlan]:
+    """Pairs of count-like columns (non-negative whole numbers with a heavy tail)."""
+    heavy = set(heavy_tailed)
+    counts = []
+    for name in plan.with_treatment("log") + plan.with_treatment("numeric"):
+        values = pd.to_numeric(frame[name], errors="coerce").dropna()
+        if name in heavy and len(values) and (values >= 0).all() and (values % 1 == 0).all():
+            counts.append(name)
+    medians = {c: float(frame[c].median()) for c in counts}
+    out = []
+    for i, a in enumerate(counts):
+        for b in counts[i + 1:]:
+            num, den = (a, b) if medians[a] >= medians[b] else (b, a)
+            out.append(RatioPlan(num, den))
+    return out
+
+
+def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
+                  candidates: list[RatioPlan], scorer: str) -> PreparationPlan:
+    """Keep the ratio features that improve a quick cross-validated model (book ch. 2)."""
+    if not candidates:
+        return plan
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+
+    if len(X) > RATIO_SAMPLE:
+        rows = np.random.default_rng(plan.seed).choice(len(X), RATIO_SAMPLE, replace=False)
+        X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+    classification = plan.task in ("binary", "multiclass")
+    cv = (StratifiedKFold if classification else KFold)(3, shuffle=True, random_state=plan.seed)
+
+    def score(ratios: list[RatioPlan]) -> float:
+        trial = PreparationPlan(**{**plan.__dict__, "ratios": ratios})
+        pipe = _judge(trial)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(np.mean(cross_val_score(pipe, X, y, cv=cv, scoring=scorer)))
+
+    base = score([])
+    kept: list[RatioPlan] = []
+    rejected: list[RatioPlan] = []
+    for cand in candidates:
+        gain = (score([cand]) - base) / max(abs(base), 1e-12)
+        cand.gain = gain
+        if gain >= MIN_RATIO_GAIN:
+            cand.reason = f"ratio of counts; improves a quick 3-fold CV by {gain:.1%}"
+            kept.append(cand)
+        else:
+            cand.reason = f"ratio of counts; rejected (CV change {gain:+.1%})"
+            rejected.append(cand)
+    if kept and score(kept) < base:
+        rejected, kept = rejected + kept, []
+    plan.ratios, plan.rejected_ratios = kept, rejected
+    return plan
+
+
+def _judge(plan: PreparationPlan) -> BaseEstimator:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.pipeline import make_pipeline
+
+    model = (HistGradientBoostingRegressor if plan.task == "regression"
+             else HistGradientBoostingClassifier)(max_iter=100, random_state=plan.seed)
+    return make_pipeline(build_from_source(render_python(plan), "tree"), model)
+
+
+# ---------------------------------------------------------------------- rendering
+_IMPUTERS = {
+    "median": 'SimpleImputer(strategy="median", keep_empty_features=True)',
+    "knn": "KNNImputer(keep_empty_features=True)",
+    "iterative": "IterativeImputer(random_state=SEED, keep_empty_features=True)",
+}
+
+
+def _blocks(plan: PreparationPlan, variant: str) -> list[tuple[str, list[str], list[str]]]:
+    """(name, transformer steps, columns) for each ColumnTransformer entry."""
+    scaled = variant == "scaled"
+    scale = ["StandardScaler()"] if scaled else []
+    imp = "clone(IMPUTER)"
+    most_frequent = 'SimpleImputer(strategy="most_frequent")'
+    ordinal = ('OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, '
+               "encoded_missing_value=-1)")
+    blocks: list[tuple[str, list[str], list[str]]] = []
+    for r in plan.ratios:
+        blocks.append((r.name, [imp, f"RatioFeatures(names=[{r.name!r}])", *scale],
+                       [r.numerator, r.denominator]))
+    logs = plan.with_treatment("log")
+    if logs:
+        blocks.append(("log", [imp, "LogTransformer()", *scale] if scaled else [imp], logs))
+    for i, pair in enumerate(plan.geo_pairs):
+        suffix = "" if i == 0 else f"_{i}"
+        blocks.append((f"geo{suffix}", ['SimpleImputer(strategy="median")',
+                                        "ClusterSimilarity(n_clusters=N_CLUSTERS, gamma=1.0, "
+                                        "random_state=SEED)"], list(pair)))
+        if not scaled:
+            blocks.append((f"coordinates{suffix}", [imp], list(pair)))
+    onehot = plan.with_treatment("onehot")
+    if onehot:
+        encoder = ('OneHotEncoder(handle_unknown="ignore", sparse_output=False)' if scaled
+                   else ordinal)
+        blocks.append(("categories", [most_frequent, encoder], onehot))
+    target = plan.with_treatment("target")
+    if target:
+        kind, folds = (("continuous", "KFold") if plan.task == "regression"
+                       else ("auto", "StratifiedKFold"))
+        encoder = (f'TargetEncoder(target_type="{kind}", '
+                   f"cv={folds}(5, shuffle=True, random_state=SEED))")
+        blocks.append(("target_encoded", [most_frequent, encoder, *scale], target))
+    if plan.with_treatment("ordinal"):
+        blocks.append(("ordinal", [most_frequent, ordinal], plan.with_treatment("ordinal")))
+    dates = plan.with_treatment("datetime")
+    if dates:
+        blocks.append(("dates", ["DatetimeParts()", 'SimpleImputer(strategy="median", '
+                                 "keep_empty_features=True)", *scale], dates))
+    numeric = plan.with_treatment("numeric")
+    if numeric:
+        blocks.append(("numeric", [imp, *scale], numeric))
+    return blocks
+
+
+def numeric_inputs(plan: PreparationPlan) -> list[str]:
+    cols = (plan.with_treatment("numeric") + plan.with_treatment("log")
+            + plan.with_treatment("geo"))
+    return list(dict.fromkeys(cols))
+
+
+def render_python(plan: PreparationPlan) -> str:
+    """The plan as an editable Python module defining ``build_preprocessing(variant)``."""
+    lines = [
+        f'"""Preprocessing for the mlpilot project {plan.name!r}.',
+        "",
+        f"Written by `mlpilot prepare` on {_dt.date.today().isoformat()}. This file IS the",
+        "pipeline: `mlpilot train` builds its preprocessing by calling build_preprocessing()",
+        "below. Edit it freely (add a step, drop a column, change a parameter); delete it to",
+        "go back to the automatic pipeline (`mlpilot prepare --force` rewrites it).",
+        "",
+        "Column treatments and why:",
+    ]
+    width = max((len(c) for c, _, _ in plan.rows()), default=10)
+    lines += [f"    {c:<{width}}  {t:<9} {why}" for c, t, why in plan.rows()]
+    for r in plan.rejected_ratios:
+        lines.append(f"    {r.name:<{width}}  (not used) {r.reason}")
+    lines += [
+        '"""',
+        "",
+        "from sklearn.base import clone",
+        "from sklearn.compose import ColumnTransformer",
+        "from sklearn.experimental import enable_iterative_imputer  # noqa: F401",
+        "from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer",
+        "from sklearn.model_selection import KFold, StratifiedKFold",
+        "from sklearn.pipeline import Pipeline, make_pipeline",
+        "from sklearn.preprocessing import (OneHotEncoder, OrdinalEncoder, StandardScaler,",
+        "                                   TargetEncoder)",
+        "",
+        "from mlpilot.features import (ClusterSimilarity, DataCleaner, DatetimeParts,",
+        "                              LogTransformer, RatioFeatures)",
+        "",
+        f"SEED = {plan.seed}",
+        f"N_CLUSTERS = {plan.n_clusters}",
+        f"NUMERIC_INPUTS = {numeric_inputs(plan)!r}",
+        "",
+        "",
+        'def build_preprocessing(variant: str = "scaled") -> Pipeline:',
+        '    """variant "scaled": linear models, SVMs, kNN, neural nets; "tree": tree models."""',
+        f"    IMPUTER = {_IMPUTERS[plan.imputer]}  # noqa: N806",
+        '    if variant == "tree":',
+        "        columns = [",
+    ]
+    lines += _render_blocks(_blocks(plan, "tree"), indent=12)
+    lines += ["        ]", "    else:", "        columns = ["]
+    lines += _render_blocks(_blocks(plan, "scaled"), indent=12)
+    lines += [
+        "        ]",
+        "    return Pipeline([",
+        "        (\"clean\", DataCleaner(numeric_columns=NUMERIC_INPUTS)),",
+        "        (\"columns\", ColumnTransformer(columns, remainder=\"drop\",",
+        "                                     verbose_feature_names_out=False)),",
+        "    ])",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _render_blocks(blocks: list[tuple[str, list[str], list[str]]], indent: int) -> list[str]:
+    pad = " " * indent
+    out = []
+    for name, steps, cols in blocks:
+        out.append(f"{pad}({name!r},")
+        if len(steps) == 1:
+            out.append(f"{pad} {steps[0]},")
+        else:
+            out.append(f"{pad} make_pipeline(")
+            out += [f"{pad}     {step}," for step in steps]
+            out.append(f"{pad} ),")
+        out.append(f"{pad} {cols!r}),")
+    return out
+
+
+def build_from_source(source: str, variant: str = "scaled") -> BaseEstimator:
+    """Execute a ``prepare.py`` source and build its preprocessing for ``variant``."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    namespace: dict[str, Any] = {"__name__": "mlpilot_prepare"}
+    exec(compile(source, "prepare.py", "exec"), namespace)
+    return namespace["build_preprocessing"](variant)

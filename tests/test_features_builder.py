@@ -1,0 +1,139 @@
+"""The automatic preparation: treatments with reasons, prepare.py as the pipeline, no leaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+
+from mlpilot import Project
+from mlpilot.data.schema import infer_schema
+from mlpilot.errors import ConfigError, DataQualityWarning
+from mlpilot.evaluate.metrics import get_metric
+from mlpilot.features.builder import build_from_source, plan_preparation, render_python
+from mlpilot.models.zoo import Candidate, baseline_candidates
+from mlpilot.search.shortlist import shortlist
+
+
+def _mixed_frame(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "row_id": np.arange(n),
+        "rooms": rng.lognormal(5, 1, n).round(),
+        "age": rng.integers(1, 50, n).astype(float),
+        "city": rng.choice([f"c{i}" for i in range(40)], n),
+        "colour": rng.choice(["red", "blue", None], n),
+        "when": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "lat": rng.uniform(32, 42, n),
+        "lon": rng.uniform(-124, -114, n),
+        "note": [f"free text note number {i} about the row" for i in range(n)],
+        "y": rng.normal(size=n),
+    })
+
+
+def test_each_kind_gets_the_books_treatment() -> None:
+    frame = _mixed_frame()
+    schema = infer_schema(frame, "y")
+    plan = plan_preparation(schema, ["y"], heavy_tailed=["rooms"], minimums={"rooms": 1.0})
+    treatments = {c: p.treatment for c, p in plan.columns.items()}
+    assert treatments == {
+        "row_id": "drop", "rooms": "log", "age": "numeric", "city": "target",
+        "colour": "onehot", "when": "datetime", "lat": "geo", "lon": "geo", "note": "drop",
+    }
+    assert all(p.reason for p in plan.columns.values())
+    for variant in ("scaled", "tree"):
+        pipe = build_from_source(render_python(plan), variant)
+        out = pipe.set_output(transform="pandas").fit_transform(frame.drop(columns="y"),
+                                                                frame["y"])
+        assert np.isfinite(out.to_numpy(dtype=float)).all()
+        assert "Cluster 0 similarity" in out.columns
+        assert any(c.startswith("when_") for c in out.columns)
+        assert ("lat" in out.columns) == (variant == "tree")  # raw coordinates only for trees
+
+
+def test_overrides_win() -> None:
+    frame = _mixed_frame()
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"],
+                            overrides={"age": "drop", "city": "onehot"})
+    assert plan.columns["age"].treatment == "drop"
+    assert plan.columns["city"].treatment == "onehot"
+    assert plan.columns["age"].reason == "set in mlpilot.toml"
+
+
+def test_pipeline_survives_bad_data_at_prediction_time() -> None:
+    frame = _mixed_frame()
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"], heavy_tailed=["rooms"],
+                            minimums={"rooms": 1.0})
+    pipe = build_from_source(render_python(plan), "scaled").fit(frame.drop(columns="y"),
+                                                                frame["y"])
+    bad = frame.drop(columns="y").head(5).astype({"rooms": object, "age": object})
+    bad.loc[0, "rooms"] = "lots"
+    bad.loc[1, "age"] = np.inf
+    bad.loc[2, "colour"] = "ultraviolet"  # unseen category
+    bad.loc[3, "when"] = "not a date"
+    with pytest.warns(DataQualityWarning, match="rooms") as caught:
+        out = pipe.transform(bad)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "'age'" in messages and "infinite" in messages
+    assert "'colour'" in messages and "ultraviolet" in messages
+    assert "'when'" in messages
+    assert np.isfinite(np.asarray(out, dtype=float)).all()
+
+
+class TargetMemorizer(TransformerMixin, BaseEstimator):
+    """Deliberately leaky: remembers each training row's target by its ID and outputs it.
+
+    If cross-validation let a model see its validation rows, this feature would be the
+    answer and the CV score would be perfect.
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> TargetMemorizer:
+        self.memory_ = dict(zip(X["row_id"], np.asarray(y), strict=True))
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        return np.array([[self.memory_.get(i, 0.0)] for i in X["row_id"]])
+
+
+def test_cross_validation_never_fits_on_validation_rows() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"row_id": np.arange(400), "noise": rng.normal(size=400)})
+    y = pd.Series(rng.normal(size=400))
+    leaky = Pipeline([("memorize", TargetMemorizer())])
+    linear = next(c for c in baseline_candidates() if c.name == "linear")
+    board = shortlist(X, y, candidates=[linear], preprocessor=leaky, task="regression",
+                      metric=get_metric("r2"), n_splits=5, seed=0, budget=60)
+    # In-sample the memorizer is perfect; across folds it knows nothing.
+    in_sample = Pipeline([("m", TargetMemorizer()), ("lr", linear.build("regression", 0))])
+    assert in_sample.fit(X, y).score(X, y) > 0.99
+    assert board.best.mean is not None and board.best.mean < 0.05
+
+
+def test_prepare_py_is_the_pipeline_and_edits_are_kept(tmp_path: Path) -> None:
+    from mlpilot import load_dataset
+
+    project = Project.init(tmp_path / "p", load_dataset("diabetes"), "progression")
+    first = project.prepare()
+    assert first.written and (tmp_path / "p" / "prepare.py").exists()
+    source = first.path.read_text()
+    assert "def build_preprocessing" in source and "Column treatments and why" in source
+    edited = source.replace("StandardScaler()", "MinMaxScaler()").replace(
+        "from sklearn.preprocessing import (", "from sklearn.preprocessing import (MinMaxScaler, ")
+    first.path.write_text(edited)
+    assert not project.prepare().written  # the user's edit wins
+    pipe = project.preprocessor("scaled")
+    X, y = project.training_data()
+    out = np.asarray(pipe.fit_transform(X, y), dtype=float)
+    assert out.min() >= -1e-9 and out.max() <= 1 + 1e-9  # MinMaxScaler really runs
+    result = project.train(candidates=[Candidate("linear", "linear", 1,
+                                                 baseline_candidates()[1].build)])
+    assert result.leaderboard.best.name == "linear"
+    first.path.write_text("this is not python")
+    with pytest.raises(ConfigError, match=r"prepare\.py failed"):
+        project.preprocessor()
+    assert project.prepare(force=True).written
