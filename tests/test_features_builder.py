@@ -50,7 +50,8 @@ def test_each_kind_gets_the_books_treatment() -> None:
         pipe = build_from_source(render_python(plan), variant)
         out = pipe.set_output(transform="pandas").fit_transform(frame.drop(columns="y"),
                                                                 frame["y"])
-        assert np.isfinite(out.to_numpy(dtype=float)).all()
+        numbers = out.select_dtypes(exclude="category")  # tree codes keep NaN for "missing"
+        assert np.isfinite(numbers.to_numpy(dtype=float)).all()
         assert "Cluster 0 similarity" in out.columns
         assert any(c.startswith("when_") for c in out.columns)
         assert ("lat" in out.columns) == (variant == "tree")  # raw coordinates only for trees
@@ -137,3 +138,22 @@ def test_prepare_py_is_the_pipeline_and_edits_are_kept(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"prepare\.py failed"):
         project.preprocessor()
     assert project.prepare(force=True).written
+
+
+def test_tree_variant_gives_boosting_native_categories() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.pipeline import make_pipeline
+
+    frame = _mixed_frame()
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"])
+    X, y = frame.drop(columns="y"), frame["y"]
+    hgb = make_pipeline(build_from_source(render_python(plan), "tree"),
+                        HistGradientBoostingRegressor(max_iter=10)).fit(X, y)
+    model = hgb[-1]
+    categorical = dict(zip(model.feature_names_in_, model.is_categorical_, strict=True))
+    assert categorical["colour"] and not categorical["age"]
+    forest = make_pipeline(build_from_source(render_python(plan), "tree"),
+                           RandomForestRegressor(n_estimators=5)).fit(X, y)
+    unseen = X.head(3).assign(colour="ultraviolet")
+    with pytest.warns(DataQualityWarning, match="colour"):
+        assert np.isfinite(forest.predict(unseen)).all()

@@ -1,6 +1,6 @@
 """Preparing the data: the book's transformers, data cleaning, and the automatic builder."""
 
-from mlpilot.features.cleaning import DataCleaner, DatetimeParts
+from mlpilot.features.cleaning import CategoryCodes, DataCleaner, DatetimeParts
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -12,6 +12,7 @@ from mlpilot.features.transformers import (
 
 __all__ = [
     "Bucketizer",
+    "CategoryCodes",
     "ClusterSimilarity",
     "DataCleaner",
     "DatetimeParts",

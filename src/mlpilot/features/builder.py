@@ -245,9 +245,11 @@ def _blocks(plan: PreparationPlan, variant: str) -> list[tuple[str, list[str], l
             blocks.append((f"coordinates{suffix}", [imp], list(pair)))
     onehot = plan.with_treatment("onehot")
     if onehot:
-        encoder = ('OneHotEncoder(handle_unknown="ignore", sparse_output=False)' if scaled
-                   else ordinal)
-        blocks.append(("categories", [most_frequent, encoder], onehot))
+        if scaled:
+            blocks.append(("categories", [most_frequent, 'OneHotEncoder(handle_unknown="ignore", '
+                                          "sparse_output=False)"], onehot))
+        else:  # native categorical splits (HistGradientBoosting reads the category dtype)
+            blocks.append(("categories", ["CategoryCodes()"], onehot))
     target = plan.with_treatment("target")
     if target:
         kind, folds = (("continuous", "KFold") if plan.task == "regression"
@@ -301,8 +303,8 @@ def render_python(plan: PreparationPlan) -> str:
         "from sklearn.preprocessing import (OneHotEncoder, OrdinalEncoder, StandardScaler,",
         "                                   TargetEncoder)",
         "",
-        "from mlpilot.features import (ClusterSimilarity, DataCleaner, DatetimeParts,",
-        "                              LogTransformer, RatioFeatures)",
+        "from mlpilot.features import (CategoryCodes, ClusterSimilarity, DataCleaner,",
+        "                              DatetimeParts, LogTransformer, RatioFeatures)",
         "",
         f"SEED = {plan.seed}",
         f"N_CLUSTERS = {plan.n_clusters}",
@@ -320,11 +322,13 @@ def render_python(plan: PreparationPlan) -> str:
     lines += _render_blocks(_blocks(plan, "scaled"), indent=12)
     lines += [
         "        ]",
-        "    return Pipeline([",
+        "    pipeline = Pipeline([",
         "        (\"clean\", DataCleaner(numeric_columns=NUMERIC_INPUTS)),",
         "        (\"columns\", ColumnTransformer(columns, remainder=\"drop\",",
         "                                     verbose_feature_names_out=False)),",
         "    ])",
+        "    # Trees get a DataFrame, so category columns keep their dtype (native splits).",
+        "    return pipeline.set_output(transform=\"pandas\") if variant == \"tree\" else pipeline",
         "",
     ]
     return "\n".join(lines)

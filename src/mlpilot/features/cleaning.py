@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mlpilot.errors import DataQualityWarning
 from mlpilot.features.transformers import _column_index, _input_names
 
-__all__ = ["DATETIME_PARTS", "DataCleaner", "DatetimeParts"]
+__all__ = ["DATETIME_PARTS", "CategoryCodes", "DataCleaner", "DatetimeParts"]
 
 #: The parts :class:`DatetimeParts` can extract (names of pandas' ``.dt`` attributes).
 DATETIME_PARTS: tuple[str, ...] = (
@@ -546,3 +546,44 @@ def _part(values: pd.Series, part: str) -> pd.Series:
     return pd.Series(
         result.to_numpy(dtype=np.float64, na_value=np.nan), index=values.index, copy=False
     )
+
+
+class CategoryCodes(TransformerMixin, BaseEstimator):
+    """Categories as integer codes in a pandas ``category`` column, for tree models.
+
+    Histogram gradient boosting splits natively on ``category`` columns (its
+    ``categorical_features="from_dtype"`` default), and random forests read the codes as
+    numbers; one-hot encoding would only slow both down. Codes follow the sorted training
+    categories; unknown and missing values become NaN, which both models handle.
+    """
+
+    def fit(self, X: pd.DataFrame | ArrayLike, y: Any = None) -> Self:
+        frame, _ = _as_frame(self, X, reset=True)
+        self.categories_: list[list[str]] = [
+            sorted(frame.iloc[:, j].dropna().astype(str).unique())
+            for j in range(frame.shape[1])
+        ]
+        return self
+
+    def transform(self, X: pd.DataFrame | ArrayLike) -> pd.DataFrame:
+        check_is_fitted(self, "categories_")
+        frame, _ = _as_frame(self, X, reset=False)
+        names = _column_names(self)
+        out = {}
+        for j, cats in enumerate(self.categories_):
+            column = frame.iloc[:, j]
+            text = column.astype(str).where(column.notna())
+            codes = pd.Categorical(text, categories=cats).codes.astype(float)
+            codes[codes < 0] = np.nan
+            out[str(names[j])] = pd.Series(codes, index=frame.index).astype(
+                pd.CategoricalDtype(list(range(len(cats)))))
+        return pd.DataFrame(out, index=frame.index)
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        return _input_names(self, input_features)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
