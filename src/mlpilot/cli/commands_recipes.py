@@ -38,6 +38,7 @@ def run_recipe(name: Annotated[str, typer.Argument(help="recipe name")]) -> None
         table.add_column(col, justify="right" if col in ("book", "mlpilot") else "left")
     for c in result.comparisons:
         table.add_row(c.quantity, c.fmt.format(c.book), c.fmt.format(c.ours),
+                      "[green]✓ better[/]" if c.better else
                       "[green]✓[/]" if c.ok else "[red]✗ differs[/]")
     console.print(table)
     for note in result.notes:
