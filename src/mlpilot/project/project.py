@@ -424,9 +424,7 @@ class Project:
               on_event: Event | None = None) -> TrainResult:
         """Shortlist candidates by cross-validation, refit the best, save it."""
         X, y = self.training_data()
-        framing = frame_problem(pd.concat([X, pd.DataFrame(y)], axis=1)
-                                if len(self.targets) == 1 else self.train_frame(),
-                                self.config.target, self.config.task, self.config.metric)
+        framing = self.framing
         metric = get_metric(framing.metric, framing.task)
         preprocessor = {v: self.preprocessor(v) for v in ("scaled", "tree")}
         candidates = list(candidates or baseline_candidates())
