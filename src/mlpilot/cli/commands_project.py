@@ -295,7 +295,10 @@ def demo(
         ev = proj.evaluate()
         _print_evaluation(ev)
         console.rule("summary")
-        console.print(demo_summary(proj, result, ev), soft_wrap=True)
+        summary = demo_summary(proj, result, ev)
+        if project is None:
+            summary += " (a temporary project, removed now: pass --project DIR to keep it)"
+        console.print(summary, soft_wrap=True)
         proj.close()
 
 
