@@ -51,12 +51,6 @@ class SplitError(MlpilotError):
     """The test set cannot be set aside as asked."""
 
 
-class TestSetLockedError(MlpilotError):
-    """Something other than the final evaluation tried to read test rows."""
-
-    __test__ = False  # not a pytest test class
-
-
 class TrainingError(MlpilotError):
     """Model search cannot run (too few rows for the folds, no candidate fitted...)."""
 

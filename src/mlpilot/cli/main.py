@@ -6,9 +6,6 @@ recipe), and prints. Every command that acts on a project takes ``--project DIR`
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from mlpilot.cli import commands_data, commands_project, commands_recipes
@@ -25,8 +22,6 @@ app = typer.Typer(
 commands_project.register(app)
 commands_data.register(app)
 app.add_typer(commands_recipes.recipe_app, name="recipe")
-
-ProjectOption = Annotated[Path, typer.Option("--project", "-p", help="project directory")]
 
 
 def main() -> None:

@@ -87,9 +87,6 @@ class Schema:
         pairs = [(p[0], p[1]) for p in data.get("geo_pairs", [])]
         return cls(columns=cols, geo_pairs=pairs, n_rows=int(data.get("n_rows", 0)))
 
-    def summary_rows(self) -> list[tuple[str, str, str]]:
-        return [(c.name, str(c.kind), c.reason) for c in self.columns.values()]
-
 
 def infer_schema(frame: pd.DataFrame, target: str | Iterable[str] | None = None) -> Schema:
     """Infer each column's kind; the target(s) are described but never called IDs."""
