@@ -110,6 +110,8 @@ class Project:
         self.config = config
         self.layout = ProjectLayout(root)
         self.state = StateStore(self.database_url)
+        # Snapshot and split are immutable once written: read the training rows once.
+        self._train_rows: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -310,7 +312,9 @@ class Project:
 
     def train_frame(self) -> pd.DataFrame:
         """The training rows (all columns). Test rows never leave the project through here."""
-        return self._side(want_test=False)
+        if self._train_rows is None:
+            self._train_rows = self._side(want_test=False)
+        return self._train_rows.copy()
 
     def training_data(self) -> tuple[pd.DataFrame, pd.Series | pd.DataFrame]:
         """Features and target of the training rows with a known target."""
