@@ -131,7 +131,21 @@ def _warn(estimator: BaseEstimator, method: str, notes: list[str]) -> None:
 # --- DataCleaner -----------------------------------------------------------------------------
 
 
-class DataCleaner(TransformerMixin, BaseEstimator):
+class _ColumnwiseMixin:
+    """For transformers that change values column by column: the same names come out, and
+    any input (strings, missing values) goes in."""
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        return _input_names(self, input_features)  # type: ignore[arg-type]
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+
+class DataCleaner(_ColumnwiseMixin, TransformerMixin, BaseEstimator):
     """Make a table safe for the rest of the pipeline: bad numbers become missing values.
 
     A model trained on clean data must still predict when a numeric column arrives with
@@ -198,14 +212,8 @@ class DataCleaner(TransformerMixin, BaseEstimator):
         _warn(self, "transform", notes)
         return self._output(cleaned, X)
 
-    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
-        """Same names as the input: columns are cleaned in place, none added or removed."""
-        return _input_names(self, input_features)
-
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -548,7 +556,7 @@ def _part(values: pd.Series, part: str) -> pd.Series:
     )
 
 
-class CategoryCodes(TransformerMixin, BaseEstimator):
+class CategoryCodes(_ColumnwiseMixin, TransformerMixin, BaseEstimator):
     """Categories as integer codes in a pandas ``category`` column, for tree models.
 
     Histogram gradient boosting splits natively on ``category`` columns (its
@@ -579,11 +587,4 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
                 pd.CategoricalDtype(list(range(len(cats)))))
         return pd.DataFrame(out, index=frame.index)
 
-    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
-        return _input_names(self, input_features)
 
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        return tags
