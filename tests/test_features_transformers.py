@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from mlpilot.features.neighbors import NeighborTarget, RotatedCoordinates
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -61,6 +62,9 @@ CHECKED_ESTIMATORS: list[BaseEstimator] = [
     Bucketizer(n_bins=3),
     Bucketizer(edges=[-1.0, 0.0, 1.0, 2.0], encode="onehot"),
     KNNOutOfFoldFeature(n_neighbors=3, cv=3, random_state=0),
+    NeighborTarget(n_neighbors=(1, 3)),
+    NeighborTarget(n_neighbors=3, weights="uniform"),
+    RotatedCoordinates(),
 ]
 
 
@@ -74,6 +78,17 @@ def _expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
                 "(k-means++ seeding and the Lloyd iterations see a different data set)"
             ),
         }
+    if isinstance(estimator, RotatedCoordinates):
+        reason = "takes exactly one (x, y) pair of columns; the check feeds it more"
+        return {name: reason for name in (
+            "check_transformer_general", "check_transformer_preserve_dtypes",
+            "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+            "check_fit2d_1sample", "check_dict_unchanged", "check_fit2d_predict1d",
+            "check_fit_score_takes_y", "check_dont_overwrite_parameters",
+            "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit",
+            "check_estimators_dtypes", "check_dtype_object", "check_pipeline_consistency",
+            "check_estimators_pickle", "check_f_contiguous_array_estimator",
+            "check_transformer_data_not_an_array")}
     return {}
 
 
@@ -374,3 +389,72 @@ def test_feature_names_in_column_transformer_pandas(housing: pd.DataFrame) -> No
     assert list(preprocessing.get_feature_names_out()) == expected
     assert out.shape == (len(housing), len(expected))
     assert np.isfinite(out.to_numpy()).all()
+
+
+# --- NeighborTarget and RotatedCoordinates -------------------------------------------------
+
+
+def test_neighbor_target_never_sees_own_target() -> None:
+    # each row's target is unique and far from its neighbours': with itself excluded, the
+    # feature of a training row is exactly the mean of the *other* k nearest rows' targets
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
+    y = np.array([100.0, 0.0, 10.0, 20.0])
+    feat = NeighborTarget(n_neighbors=1, weights="uniform").fit_transform(X, y)[:, 0]
+    assert feat[[0, 3]].tolist() == [0.0, 10.0]  # unambiguous nearest others
+    assert 100.0 not in feat[[0]] and feat[1] in (100.0, 10.0)
+    # a new row at a training row's place does use that row
+    fitted = NeighborTarget(n_neighbors=1, weights="uniform").fit(X, y)
+    assert fitted.transform(np.array([[0.0, 0.0]]))[0, 0] == 100.0
+
+
+def test_neighbor_target_drops_self_among_duplicates() -> None:
+    X = np.zeros((5, 2))  # five rows at the same place: ties everywhere
+    y = np.arange(5, dtype=float)
+    feat = NeighborTarget(n_neighbors=4, weights="uniform").fit_transform(X, y)[:, 0]
+    expected = (y.sum() - y) / 4
+    np.testing.assert_allclose(feat, expected)
+
+
+def test_neighbor_target_classification_shares() -> None:
+    X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
+    y = np.array(["a", "a", "a", "b", "b", "b"])
+    nt = NeighborTarget(n_neighbors=2, weights="uniform")
+    feat = nt.fit_transform(X, y)
+    assert feat[:, 0].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # share of "b"
+    assert nt.get_feature_names_out().tolist() == ["neighbors_k2"]
+    y3 = np.array(["a", "a", "b", "b", "c", "c"])
+    nt3 = NeighborTarget(n_neighbors=(1, 2)).fit(X, y3)
+    assert nt3.get_feature_names_out().tolist() == [
+        "neighbors_k1_a", "neighbors_k1_b", "neighbors_k1_c",
+        "neighbors_k2_a", "neighbors_k2_b", "neighbors_k2_c"]
+    assert nt3.transform(X).shape == (6, 6)
+
+
+def test_neighbor_target_helps_a_model_on_housing(data_home) -> None:  # type: ignore[no-untyped-def]
+    """The leave-one-out feature helps boosted trees predict held-out districts."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import cross_val_score
+
+    housing = pd.read_csv(data_home / "housing" / "housing.csv")
+    data = housing.dropna().sample(6000, random_state=0)
+    y = data["median_house_value"]
+    geo = ["latitude", "longitude"]
+    X = data[["median_income", "housing_median_age", *geo]]
+    plain = HistGradientBoostingRegressor(max_iter=100, random_state=0)
+    with_feature = make_pipeline(
+        ColumnTransformer([("nb", NeighborTarget(n_neighbors=(5, 15)), geo)],
+                          remainder="passthrough"),
+        HistGradientBoostingRegressor(max_iter=100, random_state=0))
+    base = -cross_val_score(plain, X, y, cv=3, scoring="neg_root_mean_squared_error").mean()
+    better = -cross_val_score(with_feature, X, y, cv=3,
+                              scoring="neg_root_mean_squared_error").mean()
+    assert better < 0.985 * base
+
+
+def test_rotated_coordinates() -> None:
+    X = pd.DataFrame({"lon": [1.0, 0.0], "lat": [0.0, 1.0]})
+    rot = RotatedCoordinates(angles=(0, 90)).fit(X)
+    np.testing.assert_allclose(rot.transform(X), [[1.0, 0.0], [0.0, 1.0]], atol=1e-12)
+    assert rot.get_feature_names_out().tolist() == ["lon_lat_rot0", "lon_lat_rot90"]
+    with pytest.raises(ValueError, match="n_features = 3"):
+        RotatedCoordinates().fit(np.zeros((3, 3)))

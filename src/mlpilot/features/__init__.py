@@ -1,6 +1,7 @@
 """Preparing the data: the book's transformers, data cleaning, and the automatic builder."""
 
 from mlpilot.features.cleaning import CategoryCodes, DataCleaner, DatetimeParts
+from mlpilot.features.neighbors import NeighborTarget, RotatedCoordinates
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -18,6 +19,8 @@ __all__ = [
     "DatetimeParts",
     "KNNOutOfFoldFeature",
     "LogTransformer",
+    "NeighborTarget",
     "RBFSimilarity",
     "RatioFeatures",
+    "RotatedCoordinates",
 ]

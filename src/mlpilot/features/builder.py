@@ -36,6 +36,9 @@ MAX_ONE_HOT = 20
 #: (about the noise level of a 3-fold CV on a few thousand rows).
 MIN_RATIO_GAIN = 0.002
 RATIO_SAMPLE = 8_000
+#: The neighbours' mean target needs one target column; multilabel targets go without it.
+NEIGHBOR_TARGET_TYPES = {"regression": "continuous", "binary": "binary",
+                         "multiclass": "multiclass"}
 
 
 @dataclass
@@ -131,7 +134,9 @@ def _default_treatment(col: Any, n_rows: int, heavy: set[str], minimums: dict[st
         return ColumnPlan(col.name, "datetime", "a date: year, month, day, weekday, hour parts")
     if col.name in geo_columns:
         return ColumnPlan(col.name, "geo", "latitude/longitude pair: similarity to k-means "
-                                           "cluster centres (the book's ClusterSimilarity)")
+                                           "cluster centres (the book's ClusterSimilarity), the "
+                                           "nearest training rows' mean target (leave-one-out) "
+                                           "and, for trees, rotated axes")
     numeric_dtype = col.dtype.lower().startswith(("int", "uint", "float", "bool"))
     if kind in NUMERIC_KINDS or (kind == ColumnKind.BOOLEAN and numeric_dtype):
         if col.name in heavy and minimums.get(col.name, -1.0) >= 0:
@@ -255,8 +260,16 @@ def _blocks(plan: PreparationPlan, variant: str) -> list[tuple[str, list[str], l
         blocks.append((f"geo{suffix}", ['SimpleImputer(strategy="median")',
                                         "ClusterSimilarity(n_clusters=N_CLUSTERS, gamma=1.0, "
                                         "random_state=SEED)"], list(pair)))
+        kind = NEIGHBOR_TARGET_TYPES.get(plan.task)
+        if kind is not None:
+            blocks.append((f"neighbors{suffix}", [
+                'SimpleImputer(strategy="median")',
+                f"NeighborTarget(n_neighbors=(5, 15, 50), target_type={kind!r})", *scale],
+                list(pair)))
         if not scaled:
             blocks.append((f"coordinates{suffix}", [imp], list(pair)))
+            blocks.append((f"rotated{suffix}", ['SimpleImputer(strategy="median")',
+                                                "RotatedCoordinates()"], list(pair)))
     onehot = plan.with_treatment("onehot")
     if onehot:
         if scaled:
@@ -318,7 +331,8 @@ def render_python(plan: PreparationPlan) -> str:
         "                                   TargetEncoder)",
         "",
         "from mlpilot.features import (CategoryCodes, ClusterSimilarity, DataCleaner,",
-        "                              DatetimeParts, LogTransformer, RatioFeatures)",
+        "                              DatetimeParts, LogTransformer, NeighborTarget,",
+        "                              RatioFeatures, RotatedCoordinates)",
         "",
         f"SEED = {plan.seed}",
         f"N_CLUSTERS = {plan.n_clusters}",

@@ -1,24 +1,34 @@
-"""Candidate models for the spine's shortlist: a baseline per family, cheapest first.
+"""The model zoo: every candidate family, and the default shortlist for a task and a table size.
 
-Each :class:`Candidate` knows how to build its estimator for a task. The model-zoo issue
-extends this list (SVMs, kNN, boosting libraries ...) without changing the shortlist.
+Each :class:`Candidate` knows how to build its estimator for a task, which preprocessing variant
+it wants, what it costs and which hyperparameters a search may tune. The families live one per
+module (:mod:`~mlpilot.models.baseline`, :mod:`~mlpilot.models.linear`, ...); this module
+collects them. Families are imported lazily, and the LightGBM / XGBoost libraries only when a
+model is built, so ``import mlpilot`` stays fast and a missing optional library only makes its
+candidate unavailable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib.util
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from sklearn.base import BaseEstimator
-from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.multioutput import MultiOutputClassifier
+
+from mlpilot.errors import ConfigError
+from mlpilot.models.space import Space
+
+ALL_TASKS = frozenset({"regression", "binary", "multiclass", "multilabel"})
+CLASSIFICATION = frozenset({"binary", "multiclass", "multilabel"})
+REGRESSION = frozenset({"regression"})
+
+#: The family modules, in the order their candidates are listed.
+FAMILY_MODULES = ("baseline", "linear", "bayes", "neighbors", "svm", "trees", "boosting")
+
+#: The candidates of the spine's first version (kept for compatibility).
+BASELINE_NAMES = ("dummy", "linear", "hist_gradient_boosting", "random_forest")
 
 
 @dataclass(frozen=True)
@@ -28,41 +38,122 @@ class Candidate:
     cost: int  # relative cost rank: cheap models run first
     build: Callable[[str, int], BaseEstimator]  # (task, seed) -> unfitted estimator
     prep: str = "scaled"  # preprocessing variant: "scaled" or "tree" (no scaling needed)
+    space: Space = field(default_factory=dict)  # tunable hyperparameters of the model
+    tasks: frozenset[str] = ALL_TASKS  # tasks the family can do
+    # --- added by the model zoo (all optional) ---
+    #: Entries only valid for some tasks (``epsilon`` of an SVR, ``C`` of a logistic
+    #: regression); :meth:`space_for` merges them over ``space``.
+    task_spaces: Mapping[str, Space] = field(default_factory=dict)
+    default: bool = True  # part of the default shortlist (else only when asked by name)
+    row_limit: int | None = None  # left out of the default shortlist above this many rows
+    feature_limit: int | None = None  # ... or above this many features (after preparation)
+    requires: str | None = None  # optional library the family needs ("lightgbm")
+    summary: str = ""  # one line for listings and reports
+
+    def param_prefix(self, task: str) -> str:
+        """Prefix that puts ``space`` names on the built model (``estimator__`` for wrappers).
+
+        The tuner sets ``pipeline.set_params(**{"model__" + prefix + name: value})``.
+        """
+        model = self.build(task, 0)
+        prefix = ""
+        while isinstance(model, MultiOutputClassifier) or type(model).__name__ == "Subsampled":
+            prefix += "estimator__"
+            model = model.estimator
+        return prefix
+
+    def space_for(self, task: str) -> Space:
+        """The whole search space for ``task``: ``space`` plus that task's own entries."""
+        return {**self.space, **self.task_spaces.get(task, {})}
+
+    def supports(self, task: str) -> bool:
+        return task in self.tasks
 
 
-def _dummy(task: str, seed: int) -> BaseEstimator:
-    if task == "regression":
-        return DummyRegressor(strategy="mean")
-    return DummyClassifier(strategy="prior", random_state=seed)
+def per_task(regression: Space | None = None,
+             classification: Space | None = None) -> dict[str, Space]:
+    """``task_spaces`` for a family whose regressor and classifier differ in parameters."""
+    spaces: dict[str, Space] = {}
+    if regression:
+        spaces["regression"] = regression
+    if classification:
+        spaces.update(dict.fromkeys(sorted(CLASSIFICATION), classification))
+    return spaces
 
 
-def _linear(task: str, seed: int) -> BaseEstimator:
-    if task == "regression":
-        return LinearRegression()
-    model = LogisticRegression(max_iter=2000, random_state=seed)
+def wrap_multilabel(model: BaseEstimator, task: str) -> BaseEstimator:
+    """One model per label for families without native multilabel support."""
     return MultiOutputClassifier(model) if task == "multilabel" else model
 
 
-def _forest(task: str, seed: int) -> BaseEstimator:
-    if task == "regression":
-        return RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1)
-    return RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1)
+# ----------------------------------------------------------------------------- the zoo
+def all_candidates() -> list[Candidate]:
+    """Every family's candidates, cheapest first (including unavailable ones)."""
+    found: list[Candidate] = []
+    for module in FAMILY_MODULES:
+        found.extend(importlib.import_module(f"mlpilot.models.{module}").CANDIDATES)
+    names = [c.name for c in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:  # pragma: no cover - a programming error in a family module
+        raise RuntimeError(f"candidate names used twice: {duplicates}")
+    return sorted(found, key=lambda c: (c.cost, c.name))
 
 
-def _hist_gb(task: str, seed: int) -> BaseEstimator:
-    if task == "regression":
-        return HistGradientBoostingRegressor(random_state=seed)
-    model = HistGradientBoostingClassifier(random_state=seed)
-    return MultiOutputClassifier(model) if task == "multilabel" else model
+def candidate_names() -> list[str]:
+    return [c.name for c in all_candidates()]
 
 
-BASELINE_CANDIDATES: tuple[Candidate, ...] = (
-    Candidate("dummy", "baseline", 0, _dummy),
-    Candidate("linear", "linear", 1, _linear),
-    Candidate("hist_gradient_boosting", "boosting", 2, _hist_gb, prep="tree"),
-    Candidate("random_forest", "forest", 3, _forest, prep="tree"),
-)
+def get_candidate(name: str) -> Candidate:
+    """The candidate called ``name``; :class:`ConfigError` listing the names if unknown."""
+    for candidate in all_candidates():
+        if candidate.name == name:
+            return candidate
+    raise ConfigError(f"unknown model {name!r}",
+                      f"choose among: {', '.join(candidate_names())}")
+
+
+def available(candidate: Candidate) -> bool:
+    """Whether the library the candidate needs is installed (checked without importing it)."""
+    if candidate.requires is None:
+        return True
+    try:
+        return importlib.util.find_spec(candidate.requires) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def default_candidates(task: str, n_rows: int, n_features: int | None = None,
+                       names: Iterable[str] | None = None) -> list[Candidate]:
+    """The shortlist for ``task`` on a table of ``n_rows`` x ``n_features``, cheapest first.
+
+    Without ``names``: the families marked ``default`` that support the task, whose library is
+    installed and that are not hopeless at this size (``row_limit``/``feature_limit``: kernel
+    SVMs on large tables, polynomial features on wide ones ...). With ``names``: exactly those
+    candidates, no size rule applied (the user asked for them); a name that is unknown, does not
+    support the task or whose library is missing raises :class:`ConfigError`.
+    """
+    if task not in ALL_TASKS:
+        raise ConfigError(f"unknown task {task!r}", f"choose among: {', '.join(sorted(ALL_TASKS))}")
+    if names is not None:
+        chosen: dict[str, Candidate] = {}
+        for name in names:
+            candidate = get_candidate(name)
+            if not candidate.supports(task):
+                raise ConfigError(
+                    f"model {name!r} cannot do {task}",
+                    f"it does {', '.join(sorted(candidate.tasks))}; for {task} choose among: "
+                    + ", ".join(c.name for c in all_candidates() if c.supports(task)))
+            if not available(candidate):
+                raise ConfigError(f"model {name!r} needs the {candidate.requires} library",
+                                  f"pip install {candidate.requires}, or drop {name!r}")
+            chosen[name] = candidate
+        return sorted(chosen.values(), key=lambda c: (c.cost, c.name))
+    return [c for c in all_candidates()
+            if c.default and c.supports(task) and available(c)
+            and (c.row_limit is None or n_rows <= c.row_limit)
+            and (c.feature_limit is None or n_features is None or n_features <= c.feature_limit)]
 
 
 def baseline_candidates() -> list[Candidate]:
-    return sorted(BASELINE_CANDIDATES, key=lambda c: c.cost)
+    """The spine's first four candidates: dummy, linear, hist gradient boosting, random forest."""
+    return [c for c in all_candidates() if c.name in BASELINE_NAMES]

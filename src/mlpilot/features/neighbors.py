@@ -1,0 +1,188 @@
+"""Features from places: what the neighbours are worth, and coordinates trees can cut along.
+
+House prices are local. Two transformers give a model the neighbourhood directly:
+
+* :class:`NeighborTarget` — the target's mean over the *k* nearest training rows (the
+  book's chapter 2 exercise 4: "the median house value of the nearest districts"), for a
+  few *k* at once. On training rows it is computed *leave-one-out*: a row's own target
+  never enters its own feature, and every row sees neighbours as dense as a new row does
+  (an out-of-fold version sees only (k-1)/k of the rows, so the model learns to distrust
+  a feature that is better at prediction time).
+* :class:`RotatedCoordinates` — the coordinates projected on a few rotated axes, so that
+  axis-aligned tree splits can follow a diagonal coastline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import Tags
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mlpilot.features.transformers import _input_names
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+class NeighborTarget(TransformerMixin, BaseEstimator):
+    """Mean target of the nearest training rows, leave-one-out on the training rows.
+
+    ``fit_transform(X, y)`` (training rows) excludes each row from its own neighbours;
+    ``transform(X)`` (new rows) uses the *k* nearest training rows. Hence
+    ``fit_transform(X, y)`` differs from ``fit(X, y).transform(X)`` on purpose.
+
+    Parameters
+    ----------
+    n_neighbors : one *k* per output column (several scales of "neighbourhood").
+    weights : "uniform", or "distance" (inverse-distance weighted mean).
+    target_type : "auto", "continuous", "binary" or "multiclass". For classification the
+        feature is the share of each class among the neighbours (the positive class only
+        when binary).
+    """
+
+    def __init__(self, n_neighbors: Sequence[int] | int = (5, 15, 50),
+                 weights: str = "distance", target_type: str = "auto") -> None:
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.target_type = target_type
+
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
+        """Remember the training rows and their targets (encoded per class if needed)."""
+        self._fit(X, y)
+        return self
+
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None,
+                      **fit_params: Any) -> np.ndarray:
+        """Fit, then describe each training row by its neighbours *other than itself*."""
+        X = self._fit(X, y)
+        k_max = min(max(self.ks_), len(X) - 1)
+        if k_max < 1:
+            raise ValueError("NeighborTarget needs at least 2 training rows")
+        distances, indices = self.index_.kneighbors(X, n_neighbors=k_max + 1)
+        distances, indices = _drop_self(distances, indices)
+        return self._aggregate(distances, indices)
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Describe new rows by their nearest training rows."""
+        check_is_fitted(self, "index_")
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        k_max = min(max(self.ks_), self.index_.n_samples_fit_)
+        distances, indices = self.index_.kneighbors(X, n_neighbors=k_max)
+        return self._aggregate(distances, indices)
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        """``neighbors_k5`` ... (``neighbors_k5_<class>`` per class when multiclass)."""
+        check_is_fitted(self, "index_")
+        _input_names(self, input_features)
+        names = []
+        for k in self.ks_:
+            if self.classes_ is None or len(self.encoded_classes_) == 1:
+                names.append(f"neighbors_k{k}")
+            else:
+                names += [f"neighbors_k{k}_{c}" for c in self.encoded_classes_]
+        return np.asarray(names, dtype=object)
+
+    # ------------------------------------------------------------------ internals
+    def _fit(self, X: ArrayLike, y: ArrayLike | None) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                "NeighborTarget requires y to be passed, but the target y is None: the "
+                "feature is the neighbours' mean target, so fit it with fit(X, y)")
+        if self.weights not in ("uniform", "distance"):
+            raise ValueError(f"weights must be 'uniform' or 'distance', got {self.weights!r}")
+        ks = [self.n_neighbors] if np.isscalar(self.n_neighbors) else list(self.n_neighbors)  # type: ignore[arg-type]
+        if not ks or any(int(k) < 1 for k in ks):
+            raise ValueError(f"n_neighbors must be positive integers, got {self.n_neighbors!r}")
+        self.ks_ = [int(k) for k in ks]
+        X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=False)
+        kind = self.target_type
+        if kind == "auto":  # float targets are quantities even when whole (house prices)
+            kind = type_of_target(y, input_name="y", raise_unknown=True)
+            if kind.startswith("continuous") or np.asarray(y).dtype.kind == "f":
+                kind = "continuous"
+        if kind in ("binary", "multiclass"):
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            onehot = np.eye(len(self.classes_))[codes]
+            keep = [len(self.classes_) - 1] if len(self.classes_) == 2 else slice(None)
+            self.encoded_classes_ = self.classes_[keep]
+            self.y_ = onehot[:, keep]
+        elif kind == "continuous" or kind == "multiclass-multioutput":
+            self.classes_ = None
+            self.encoded_classes_ = np.asarray(["target"])
+            self.y_ = np.asarray(y, dtype=np.float64).reshape(len(X), -1)[:, :1]
+        else:
+            raise ValueError(f"target_type {kind!r} is not supported by NeighborTarget")
+        self.index_ = NearestNeighbors().fit(X)
+        # a fixed floor for inverse-distance weights (rows at distance 0), from the data's scale
+        self.epsilon_ = 1e-6 * (float(np.nanstd(X, axis=0).mean()) + 1e-12)
+        return X
+
+    def _aggregate(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        columns = []
+        for k in self.ks_:
+            d, i = distances[:, :k], indices[:, :k]
+            values = self.y_[i]  # (rows, k, outputs)
+            if self.weights == "distance":
+                w = 1.0 / (d + self.epsilon_)
+                columns.append((values * w[:, :, None]).sum(1) / w.sum(1)[:, None])
+            else:
+                columns.append(values.mean(1))
+        return np.hstack(columns)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+def _drop_self(distances: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each row's own index from its neighbour list (ties at distance 0 included)."""
+    rows = np.arange(len(indices))[:, None]
+    is_self = indices == rows
+    # where the row is absent (duplicates crowded it out), drop the farthest instead
+    missing = ~is_self.any(axis=1)
+    is_self[missing, -1] = True
+    keep = ~is_self
+    n = indices.shape[1] - 1
+    return distances[keep].reshape(-1, n), indices[keep].reshape(-1, n)
+
+
+class RotatedCoordinates(TransformerMixin, BaseEstimator):
+    """Two coordinates projected on axes rotated by ``angles`` degrees.
+
+    A tree splits on one column at a time, so a boundary running diagonally (a coastline)
+    costs it a staircase of splits; on a rotated axis the same boundary is one split.
+    """
+
+    def __init__(self, angles: Sequence[float] = (15, 30, 45, 60, 75)) -> None:
+        self.angles = angles
+
+    def fit(self, X: ArrayLike, y: Any = None) -> Self:
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_all_finite="allow-nan")
+        if X.shape[1] != 2:
+            raise ValueError("RotatedCoordinates takes one (x, y) pair of columns, got "
+                             f"n_features = {X.shape[1]}")
+        self.radians_ = np.radians(np.asarray(self.angles, dtype=np.float64))
+        return self
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        check_is_fitted(self, "radians_")
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_all_finite="allow-nan",
+                          reset=False)
+        return X[:, :1] * np.cos(self.radians_) + X[:, 1:2] * np.sin(self.radians_)
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        check_is_fitted(self, "radians_")
+        a, b = _input_names(self, input_features)
+        return np.asarray([f"{a}_{b}_rot{g:g}" for g in self.angles], dtype=object)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
