@@ -160,13 +160,16 @@ def test_fewer_rows_than_folds(tmp_path: Path) -> None:
         project.train()
 
 
-def test_housing_forest_is_in_the_books_range(tmp_path: Path, housing: pd.DataFrame) -> None:
-    """The book's default forest scores 47,019 (10-fold) with its richer pipeline; with the
-    spine's baseline preprocessing it should land within about 10 % of that."""
+@pytest.mark.slow
+def test_housing_zoo_beats_the_books_forest(tmp_path: Path, housing: pd.DataFrame) -> None:
+    """The book's default forest scores 47,019 (10-fold) with its hand-built pipeline; the
+    zoo's winner on the automatic pipeline (neighbour features, boosting, ensembles) must do
+    clearly better, and the forest itself land near the book's figure."""
     project = Project.init(tmp_path / "h", housing, "median_house_value")
     assert (project.split().n_train, project.split().n_test) == (16_512, 4_128)
-    board = project.train().leaderboard
+    board = project.train(budget=240).leaderboard
     scores = {r.name: r.mean for r in board.ranked()}
-    assert 42_000 < scores["random_forest"] < 52_000
-    assert scores["linear"] > scores["random_forest"]
-    assert board.best.name in ("random_forest", "hist_gradient_boosting")
+    assert scores["linear"] > board.best.mean
+    assert board.best.mean < 45_000
+    if "random_forest" in scores:
+        assert 40_000 < scores["random_forest"] < 50_000

@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mlpilot.cli.output import console, handle_errors, leaderboard_table
+from mlpilot.cli.live import LiveLeaderboard
+from mlpilot.cli.output import console, handle_errors
 from mlpilot.evaluate.metrics import get_metric
-from mlpilot.models.zoo import Candidate, baseline_candidates
 from mlpilot.project import Evaluation, Project, TrainResult
-from mlpilot.search.shortlist import CandidateScore
 
 ProjectDir = Annotated[Path, typer.Option("--project", "-p", help="project directory",
                                           show_default="current directory")]
@@ -90,45 +88,35 @@ def _print_framing(project: Project) -> None:
                   f"({split.strategy}); {split.n_train:,} rows for training")
 
 
-def _train_with_progress(project: Project, budget: float | None) -> TrainResult:
-    candidates = baseline_candidates()
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                        console=console, transient=True)
+def _train_with_progress(project: Project, budget: float | None,
+                         models: list[str] | None = None,
+                         ensemble: bool | None = None) -> TrainResult:
     metric = get_metric(project.framing.metric)
-
-    def on_event(kind: str, payload: CandidateScore | Candidate) -> None:
-        if kind == "start":
-            progress.update(bar, description=f"cross-validating [bold]{payload.name}[/]")
-        elif kind == "refit":
-            progress.update(bar, description=f"refitting [bold]{payload.name}[/] on all "
-                                             "training rows")
-        elif isinstance(payload, CandidateScore):
-            progress.advance(bar)
-            if payload.status == "done":
-                note = " (resumed)" if payload.reused else ""
-                progress.console.print(
-                    f"  [green]✓[/] {payload.name:<24} {metric.label} "
-                    f"{metric.format(payload.mean or 0)} ± {metric.format(payload.std or 0)}"
-                    f"{note}")
-            else:
-                progress.console.print(f"  [yellow]–[/] {payload.name:<24} {payload.status}: "
-                                       f"{payload.error}")
-
-    with progress:
-        bar = progress.add_task("starting", total=len(candidates))
-        result = project.train(budget=budget, candidates=candidates, on_event=on_event)
-    return result
+    with LiveLeaderboard(metric, budget or project.config.budget) as live:
+        return project.train(budget=budget, models=models, ensemble=ensemble, on_event=live)
 
 
 def _print_training(result: TrainResult, project: Project) -> None:
-    console.print(leaderboard_table(result.leaderboard))
-    best = result.leaderboard.best
-    metric = result.leaderboard.metric
-    console.print(f"[bold]best[/] {best.name}: CV {metric.label} "
-                  f"{metric.format(best.mean or 0)} ± {metric.format(best.std or 0)}; "
+    outcome = result.outcome
+    chosen, metric = outcome.chosen, result.leaderboard.metric
+    choice = outcome.ensemble
+    if choice is not None:
+        mark = "[green]kept[/]" if choice.kept else "[dim]not kept[/]"
+        console.print(f"[bold]ensemble[/] {mark}: {choice.reason}")
+        if choice.kept:
+            weights = ", ".join(f"{n} {w:.2f}" for n, w in
+                                sorted(choice.weights.items(), key=lambda t: -t[1]) if w > 0)
+            console.print(f"  weights: {weights}")
+    console.print(f"[bold]final model[/] {chosen.name}: CV {metric.label} "
+                  f"{metric.format(chosen.mean or 0)} ± {metric.format(chosen.std or 0)}; "
                   f"refitted on all training rows and saved as model #{result.model.id} "
-                  f"({result.model.artifact_path})")
+                  f"({result.model.artifact_path}) in {outcome.seconds:.0f} s")
+    if outcome.importances is not None:
+        top = outcome.importances.head(5)
+        listed = ", ".join(f"{f} ({v:.3g})" for f, v in
+                           zip(top["feature"], top["permutation_importance"], strict=True))
+        console.print(f"[bold]relies most on[/] {listed} [dim](permutation importance; "
+                      "reports/importances-*.csv)[/]")
     console.print(f"[dim]preprocessing: {project.prepare_path} (see `mlpilot prepare --show`; "
                   "edit the file to change it)[/]")
 
@@ -145,7 +133,7 @@ def run(
     id_column: Annotated[str | None, typer.Option(help="unique row ID")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
 ) -> None:
-    """The thin end-to-end run: init, lock the test set, cross-validate baselines, save the best."""
+    """End to end: init, lock the test set, shortlist the zoo, ensemble, save the best."""
     directory = project or default_project_dir(source)
     options = _init_options(target, "auto", "auto", "auto", 0.2, id_column, None, None, query,
                             "utf-8", seed, None, 5)
@@ -166,10 +154,26 @@ def default_project_dir(source: str) -> Path:
 
 
 @handle_errors
-def train(project: ProjectDir = Path("."), budget: Budget = None) -> None:
-    """Shortlist models by cross-validation on the training rows and save the best."""
+def train(
+    project: ProjectDir = Path("."),
+    budget: Budget = None,
+    models: Annotated[str | None, typer.Option(help="comma-separated candidates (see "
+                                               "`mlpilot models`); default: the zoo's "
+                                               "choice")] = None,
+    ensemble: Annotated[bool | None, typer.Option("--ensemble/--no-ensemble",
+                                                  help="try an ensemble of the best models "
+                                                  "(default: mlpilot.toml)")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786) "
+                                             "to run the folds on")] = None,
+) -> None:
+    """Shortlist the zoo by cross-validation within the budget (cheap models first,
+    successive halving), ensemble if it helps, refit the winner and save it. Re-running
+    after an interruption resumes: finished results are read back."""
     proj = Project.open(project)
-    result = _train_with_progress(proj, budget)
+    if dask is not None:
+        proj.config = proj.config.model_copy(update={"dask": dask})
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    result = _train_with_progress(proj, budget, names, ensemble)
     _print_training(result, proj)
 
 

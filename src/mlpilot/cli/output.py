@@ -52,11 +52,13 @@ def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__
 
 
 def leaderboard_table(board: Leaderboard, title: str = "Leaderboard") -> Table:
+    """Ranked results (those that reached more rows first), then skipped and failed ones."""
     metric = board.metric
     arrow = "↑" if metric.greater_is_better else "↓"
     table = Table(title=f"{title} — cross-validated {metric.label} ({arrow} better)")
     table.add_column("#", justify="right")
     table.add_column("model")
+    table.add_column("rows", justify="right")
     table.add_column(f"CV {metric.label}", justify="right")
     table.add_column("± std", justify="right")
     table.add_column("fit s", justify="right")
@@ -65,11 +67,13 @@ def leaderboard_table(board: Leaderboard, title: str = "Leaderboard") -> Table:
     ranked = board.ranked()
     for i, row in enumerate(ranked, 1):
         table.add_row(str(i), f"[bold]{row.name}[/]" if i == 1 else row.name,
+                      f"{row.n_rows:,}" if row.n_rows else "",
                       metric.format(row.mean or 0.0), metric.format(row.std or 0.0),
                       f"{row.fit_time:.2f}" if row.fit_time is not None else "",
                       f"{row.score_time:.2f}" if row.score_time is not None else "",
                       "resumed" if row.reused else "")
-    for row in board.rows:
+    for row in board.latest():
         if row not in ranked:
-            table.add_row("", row.name, "", "", "", "", f"[yellow]{row.status}[/]: {row.error}")
+            table.add_row("", row.name, f"{row.n_rows:,}" if row.n_rows else "", "", "", "",
+                          "", f"[yellow]{row.status}[/]: {row.error}")
     return table

@@ -68,6 +68,13 @@ class ProjectConfig(_Strict):
     budget: float = Field(120.0, gt=0, description="seconds for the model search")
     cv_folds: int = Field(5, ge=2, le=50, description="k of k-fold cross-validation")
     n_jobs: int = Field(-1, description="parallel workers (-1: all cores)")
+    models: list[str] | None = Field(None, description="candidate models to shortlist "
+                                                       "(default: the zoo's choice for the task "
+                                                       "and table size; `mlpilot models`)")
+    ensemble: bool = Field(True, description="try an ensemble of the best models; kept only "
+                                             "when cross-validation says it helps")
+    dask: str | None = Field(None, description="address of a Dask scheduler (tcp://host:8786) "
+                                               "to run cross-validation and tuning on")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the state database "
                                                        "(default: SQLite in .mlpilot/)")
     data: DataConfig

@@ -47,7 +47,7 @@ from mlpilot.features.builder import (
     select_ratios,
 )
 from mlpilot.frame import Framing, frame_problem
-from mlpilot.models.zoo import Candidate, baseline_candidates
+from mlpilot.models.zoo import Candidate, default_candidates
 from mlpilot.project.config import (
     DataConfig,
     ProjectConfig,
@@ -57,8 +57,8 @@ from mlpilot.project.config import (
     validate_config,
 )
 from mlpilot.project.layout import ProjectLayout
+from mlpilot.project.results import DatabaseResultStore
 from mlpilot.project.state import (
-    CandidateResult,
     DatasetVersion,
     ModelRecord,
     Run,
@@ -68,7 +68,9 @@ from mlpilot.project.state import (
     TestSetRead,
     utcnow,
 )
-from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard, build_pipeline, shortlist
+from mlpilot.search.parallel import compute_backend
+from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard
+from mlpilot.search.train import TrainOutcome, train_final
 
 if TYPE_CHECKING:
     from mlpilot.explore import Exploration
@@ -81,6 +83,7 @@ class TrainResult:
     leaderboard: Leaderboard
     model: ModelRecord
     run_id: int
+    outcome: TrainOutcome
 
 
 @dataclass
@@ -425,40 +428,43 @@ class Project:
     # ------------------------------------------------------------------ training
     def train(self, *, budget: float | None = None,
               candidates: Sequence[Candidate] | None = None,
+              models: Sequence[str] | None = None, ensemble: bool | None = None,
               on_event: Event | None = None) -> TrainResult:
-        """Shortlist candidates by cross-validation, refit the best, save it."""
+        """Shortlist the zoo by cross-validation (halving), ensemble, refit, save."""
         X, y = self.training_data()
         framing = self.framing
         metric = get_metric(framing.metric, framing.task)
         preprocessor = {v: self.preprocessor(v) for v in ("scaled", "tree")}
-        candidates = list(candidates or baseline_candidates())
+        names = models or self.config.models
+        if candidates is None:
+            candidates = default_candidates(framing.task, len(X), X.shape[1], names=names)
+        candidates = list(candidates)
         version, split = self.dataset_version(), self.split()
         run_key = _digest({"version": version.content_hash, "split": split.id,
                            "task": framing.task, "metric": metric.name,
                            "folds": self.config.cv_folds, "seed": self.config.seed,
-                           "prepare.py": sha256_file(self.prepare_path), "stage": "shortlist-v1"})
+                           "prepare.py": sha256_file(self.prepare_path), "stage": "halving-v2"})
+        budget = budget or self.config.budget
         with self.state.session() as session:
             run = Run(kind="train", run_key=run_key, dataset_version_id=version.id,
                       split_id=split.id, settings_json=json.dumps(
-                          {"budget": budget or self.config.budget, "metric": metric.name}))
+                          {"budget": budget, "metric": metric.name,
+                           "candidates": [c.name for c in candidates]}))
             session.add(run)
             session.flush()
             run_id = run.id
-        store = _DatabaseResultStore(self.state, run_key, run_id)
+        store = DatabaseResultStore(self.state, run_key, run_id, self.layout.state_dir / "oof")
         status = "failed"
         try:
-            leaderboard = shortlist(
-                X, y, candidates=candidates, preprocessor=preprocessor, task=framing.task,
-                metric=metric, n_splits=self.config.cv_folds, seed=self.config.seed,
-                budget=budget or self.config.budget, n_jobs=self.config.n_jobs, store=store,
-                on_event=on_event)
-            best = leaderboard.best
-            chosen = next(c for c in candidates if c.name == best.name)
-            if on_event is not None:
-                on_event("refit", chosen)
-            model = build_pipeline(chosen, preprocessor, framing.task, self.config.seed)
-            model.fit(X, y)
-            record = self._save_model(model, best, metric, run_id, version.id, split.id)
+            with compute_backend(self.config.dask):
+                outcome = train_final(
+                    X, y, candidates=candidates, preprocessor=preprocessor, task=framing.task,
+                    metric=metric, n_splits=self.config.cv_folds, seed=self.config.seed,
+                    budget=budget, n_jobs=self.config.n_jobs, store=store, on_event=on_event,
+                    ensemble=self.config.ensemble if ensemble is None else ensemble)
+            record = self._save_model(outcome.model, outcome.chosen, metric, run_id,
+                                      version.id, split.id)
+            self._save_importances(outcome, record)
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -467,7 +473,18 @@ class Project:
             with self.state.session() as session:
                 session.execute(sa.update(Run).where(Run.id == run_id)
                                 .values(status=status, finished_at=utcnow()))
-        return TrainResult(leaderboard, record, run_id)
+        return TrainResult(outcome.leaderboard, record, run_id, outcome)
+
+    def _save_importances(self, outcome: TrainOutcome, record: ModelRecord) -> None:
+        table = outcome.importances
+        if table is None:
+            return
+        stem = Path(record.artifact_path).stem
+        write_text(self.layout.reports / f"importances-{stem}.csv", table.to_csv(index=False))
+        impurity = table.attrs.get("impurity")
+        if impurity is not None:
+            write_text(self.layout.reports / f"impurity-{stem}.csv",
+                       impurity.rename("impurity_importance").to_csv(index_label="feature"))
 
     def _save_model(self, model: object, score: CandidateScore, metric: Metric, run_id: int,
                     version_id: int, split_id: int) -> ModelRecord:
@@ -533,32 +550,6 @@ class Project:
             "latest_model": f"{models[-1].name} (CV {models[-1].metric} {models[-1].cv_mean:.4g})"
             if models else "none", "database": _redact_url(self.database_url),
         }
-
-
-class _DatabaseResultStore:
-    """Shortlist results kept in the project database so an interrupted run resumes."""
-
-    def __init__(self, state: StateStore, run_key: str, run_id: int) -> None:
-        self.state, self.run_key, self.run_id = state, run_key, run_id
-
-    def get(self, name: str) -> CandidateScore | None:
-        with self.state.session() as session:
-            row = session.scalar(sa.select(CandidateResult).where(
-                CandidateResult.run_key == self.run_key, CandidateResult.name == name))
-            if row is None:
-                return None
-            return CandidateScore(row.name, row.family, row.status, row.fold_scores,
-                                  row.fit_time, row.score_time, row.error)
-
-    def put(self, score: CandidateScore) -> None:
-        with self.state.session() as session:
-            session.execute(sa.delete(CandidateResult).where(
-                CandidateResult.run_key == self.run_key, CandidateResult.name == score.name))
-            session.add(CandidateResult(
-                run_key=self.run_key, run_id=self.run_id, name=score.name, family=score.family,
-                status=score.status, fold_scores_json=json.dumps(score.fold_scores),
-                mean=score.mean, std=score.std, fit_time=score.fit_time,
-                score_time=score.score_time, error=score.error))
 
 
 # ---------------------------------------------------------------------- helpers

@@ -1,27 +1,46 @@
 """Shortlisting: cross-validate candidate models, cheapest first, within a time budget.
 
-Each finished candidate is handed to a :class:`ResultStore` at once, so an interrupted run
-resumes where it stopped: a candidate already scored with the same data, split, folds,
-metric and seed is read back, not refitted.
+Successive halving (Jamieson & Talwalkar; scikit-learn's ``HalvingGridSearchCV`` idea
+applied across families): every candidate is first cross-validated on a small subset of the
+training rows, only the best third goes on to a subset three times larger, and so on up to
+all rows. Losers are dropped for the price of a small fit, and a first leaderboard row comes
+within seconds even on a large table. On the last rung each survivor also leaves its
+out-of-fold (OOF) predictions, which ensemble selection uses.
+
+Each finished (candidate, rung) is handed to a :class:`ResultStore` at once, so an
+interrupted run resumes where it stopped: a result already stored for the same data, split,
+folds, metric and seed is read back, not refitted. Folds run through joblib, so a Dask
+cluster (``joblib.parallel_config(backend="dask")``) runs them across machines unchanged.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from mlpilot.errors import TrainingError
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.zoo import Candidate
+
+#: Rows of the smallest halving rung (below 3x this, every candidate sees all rows at once).
+MIN_RUNG_ROWS = 1_500
+#: Each rung keeps the best 1/FACTOR of the candidates and gives them FACTOR times the rows.
+FACTOR = 3
+#: Never drop below this many candidates before the last rung (ensembles want a few).
+MIN_SURVIVORS = 4
 
 
 @dataclass
@@ -30,10 +49,12 @@ class CandidateScore:
     family: str
     status: str  # done | failed | skipped
     fold_scores: list[float] = field(default_factory=list)
-    fit_time: float | None = None
-    score_time: float | None = None
+    fit_time: float | None = None  # mean seconds per fold
+    score_time: float | None = None  # mean seconds to predict and score a fold
     error: str | None = None
     reused: bool = False
+    n_rows: int | None = None  # training rows this result was cross-validated on
+    oof: np.ndarray | None = field(default=None, repr=False)  # OOF predictions (last rung)
 
     @property
     def mean(self) -> float | None:
@@ -43,9 +64,18 @@ class CandidateScore:
     def std(self) -> float | None:
         return float(np.std(self.fold_scores)) if self.fold_scores else None
 
+    @property
+    def key(self) -> str:
+        return result_key(self.name, self.n_rows)
+
+
+def result_key(name: str, n_rows: int | None) -> str:
+    """How a (candidate, rung) result is named in the store: ``lightgbm@5504``."""
+    return name if n_rows is None else f"{name}@{n_rows}"
+
 
 class ResultStore(Protocol):
-    def get(self, name: str) -> CandidateScore | None: ...
+    def get(self, key: str) -> CandidateScore | None: ...
     def put(self, score: CandidateScore) -> None: ...
 
 
@@ -53,27 +83,47 @@ class ResultStore(Protocol):
 class Leaderboard:
     metric: Metric
     rows: list[CandidateScore]
+    n_rows: int | None = None  # all training rows (the last rung)
+
+    def latest(self) -> list[CandidateScore]:
+        """Each candidate's result on the largest rung it reached."""
+        best: dict[str, CandidateScore] = {}
+        for r in self.rows:
+            current = best.get(r.name)
+            if current is None or (r.status == "done" and (
+                    current.status != "done" or (r.n_rows or 0) >= (current.n_rows or 0))):
+                best[r.name] = r
+        return list(best.values())
 
     def ranked(self) -> list[CandidateScore]:
-        done = [r for r in self.rows if r.status == "done" and r.mean is not None]
-        return sorted(done, key=lambda r: r.mean, reverse=self.metric.greater_is_better)  # type: ignore[arg-type,return-value]
+        """Done results, those that went further first, then by score."""
+        done = [r for r in self.latest() if r.status == "done" and r.mean is not None]
+        sign = -1.0 if self.metric.greater_is_better else 1.0
+        return sorted(done, key=lambda r: (-(r.n_rows or 0), sign * r.mean))  # type: ignore[operator]
 
     @property
     def best(self) -> CandidateScore:
         ranked = self.ranked()
         if not ranked:
-            errors = "; ".join(f"{r.name}: {r.error}" for r in self.rows if r.error)
+            errors = "; ".join(f"{r.name}: {r.error}" for r in self.latest() if r.error)
             raise TrainingError("no candidate model could be cross-validated",
                                 errors or "raise the budget")
         return ranked[0]
 
+    def finalists(self) -> list[CandidateScore]:
+        """Ranked results on all rows, with their out-of-fold predictions."""
+        top = max((r.n_rows or 0) for r in self.ranked()) if self.ranked() else 0
+        return [r for r in self.ranked() if (r.n_rows or 0) == top]
+
     def to_frame(self) -> pd.DataFrame:
-        order = {r.name: i for i, r in enumerate(self.ranked())}
-        rows = sorted(self.rows, key=lambda r: order.get(r.name, len(order)))
+        ranked = self.ranked()
+        order = {r.name: i for i, r in enumerate(ranked)}
+        rows = sorted(self.latest(), key=lambda r: order.get(r.name, len(order)))
+        m = self.metric.name
         return pd.DataFrame([{
-            "model": r.name, "family": r.family, "status": r.status,
-            f"cv_{self.metric.name}_mean": r.mean, f"cv_{self.metric.name}_std": r.std,
-            "fit_time_s": r.fit_time, "score_time_s": r.score_time,
+            "model": r.name, "family": r.family, "status": r.status, "rows": r.n_rows,
+            f"cv_{m}_mean": r.mean, f"cv_{m}_std": r.std,
+            "fit_time_s": r.fit_time, "predict_time_s": r.score_time,
         } for r in rows])
 
 
@@ -95,7 +145,33 @@ def check_folds(y: pd.Series | pd.DataFrame, task: str, n_splits: int) -> None:
                 f"{n_splits} folds", "add rows of that class or lower cv_folds in mlpilot.toml")
 
 
-Event = Callable[[str, CandidateScore | Candidate], None]
+def halving_rungs(n_rows: int, min_rows: int = MIN_RUNG_ROWS, factor: int = FACTOR) -> list[int]:
+    """Subset sizes, smallest first, ending with all rows: 16,512 -> [1,835, 5,504, 16,512]."""
+    rungs = [n_rows]
+    while math.ceil(rungs[0] / factor) >= min_rows:
+        rungs.insert(0, math.ceil(rungs[0] / factor))
+    return rungs
+
+
+def subset_order(y: pd.Series | pd.DataFrame, task: str, seed: int) -> np.ndarray:
+    """A row order whose every prefix is a fair sample (stratified on the class if any).
+
+    Rungs take prefixes of this order, so each rung's rows include the previous rung's.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    if task not in ("binary", "multiclass"):
+        return rng.permutation(n)
+    # interleave classes in proportion: sort by (rank within class / class size)
+    labels = pd.Series(np.asarray(y)).reset_index(drop=True)
+    position = np.empty(n)
+    for _, idx in labels.groupby(labels).groups.items():
+        idx = rng.permutation(np.asarray(idx))
+        position[idx] = (np.arange(len(idx)) + rng.random()) / len(idx)
+    return np.argsort(position, kind="stable")
+
+
+Event = Callable[[str, Any], None]
 
 
 def shortlist(
@@ -112,36 +188,74 @@ def shortlist(
     n_jobs: int = -1,
     store: ResultStore | None = None,
     on_event: Event | None = None,
+    halving: bool = True,
+    min_rung_rows: int = MIN_RUNG_ROWS,
 ) -> Leaderboard:
     """Cross-validate each candidate inside ``Pipeline(preprocessor, model)``.
 
-    ``preprocessor`` is one estimator, or one per variant (``candidate.prep``).
+    ``preprocessor`` is one estimator, or one per variant (``candidate.prep``). Events sent
+    to ``on_event``: ``("rung", (size, names))``, ``("start", (candidate, size))``,
+    ``("done" | "reused" | "skipped", CandidateScore)``.
     """
     check_folds(y, task, n_splits)
-    cv = make_cv(task, n_splits, seed)
     started = time.perf_counter()
+    rungs = halving_rungs(len(X), min_rung_rows) if halving else [len(X)]
+    order = subset_order(y, task, seed)
+    survivors = sorted(candidates, key=lambda c: c.cost)
     rows: list[CandidateScore] = []
-    for candidate in sorted(candidates, key=lambda c: c.cost):
-        previous = store.get(candidate.name) if store else None
-        if previous is not None and previous.status == "done":
-            previous.reused = True
-            rows.append(previous)
-            _emit(on_event, "reused", previous)
-            continue
-        spent = time.perf_counter() - started
-        if spent >= budget and any(r.status == "done" for r in rows):
-            score = CandidateScore(candidate.name, candidate.family, "skipped",
-                                   error=f"budget of {budget:.0f} s spent")
-            rows.append(score)
-            _emit(on_event, "skipped", score)
-            continue
-        _emit(on_event, "start", candidate)
-        score = _cross_validate(candidate, X, y, preprocessor, task, metric, cv, seed, n_jobs)
-        if store is not None:
-            store.put(score)
-        rows.append(score)
-        _emit(on_event, "done", score)
-    return Leaderboard(metric, rows)
+    seconds: dict[str, float] = {}  # wall time of each candidate's last rung
+    for r, size in enumerate(rungs):
+        last = r == len(rungs) - 1
+        idx = np.sort(order[:size])
+        Xr, yr = X.iloc[idx], y.iloc[idx]
+        _emit(on_event, "rung", (size, [c.name for c in survivors]))
+        rung_rows: list[CandidateScore] = []
+        for candidate in survivors:
+            key = result_key(candidate.name, size)
+            previous = store.get(key) if store else None
+            if previous is not None and previous.status == "done" and (
+                    not last or previous.oof is not None or task == "multilabel"):
+                previous.reused = True
+                rung_rows.append(previous)
+                _emit(on_event, "reused", previous)
+                continue
+            spent = time.perf_counter() - started
+            expected = seconds.get(candidate.name, 0.0) * (size / rungs[r - 1] if r else 1.0)
+            done_here = any(s.status == "done" for s in rung_rows)
+            if done_here and (spent >= budget or spent + expected > budget * 1.1):
+                score = CandidateScore(candidate.name, candidate.family, "skipped",
+                                       error=f"budget of {budget:.0f} s spent", n_rows=size)
+                rung_rows.append(score)
+                _emit(on_event, "skipped", score)
+                continue
+            _emit(on_event, "start", (candidate, size))
+            t0 = time.perf_counter()
+            score = cross_validate_candidate(
+                candidate, Xr, yr, preprocessor, task, metric, make_cv(task, n_splits, seed),
+                seed, n_jobs, want_oof=last)
+            seconds[candidate.name] = time.perf_counter() - t0
+            score.n_rows = size
+            if store is not None:
+                store.put(score)
+            rung_rows.append(score)
+            _emit(on_event, "done", score)
+        rows.extend(rung_rows)
+        if not last:
+            survivors = _promote(survivors, rung_rows, metric)
+            if not survivors:
+                break
+    return Leaderboard(metric, rows, len(X))
+
+
+def _promote(survivors: list[Candidate], results: list[CandidateScore],
+             metric: Metric) -> list[Candidate]:
+    """The best third (at least MIN_SURVIVORS) of this rung's finished candidates."""
+    done = {s.name: s for s in results if s.status == "done" and s.mean is not None}
+    sign = -1.0 if metric.greater_is_better else 1.0
+    ranked = sorted(done, key=lambda n: sign * done[n].mean)  # type: ignore[operator]
+    keep = set(ranked[:max(MIN_SURVIVORS, math.ceil(len(ranked) / FACTOR))])
+    keep.discard("dummy")  # the baseline has made its point on the first rung
+    return [c for c in survivors if c.name in keep]
 
 
 def build_pipeline(candidate: Candidate,
@@ -153,25 +267,72 @@ def build_pipeline(candidate: Candidate,
                      ("model", candidate.build(task, seed))])
 
 
-def _cross_validate(candidate: Candidate, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
-                    preprocessor: BaseEstimator | Mapping[str, BaseEstimator], task: str,
-                    metric: Metric, cv: KFold | StratifiedKFold, seed: int,
-                    n_jobs: int) -> CandidateScore:
+def cross_validate_candidate(candidate: Candidate, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
+                             preprocessor: BaseEstimator | Mapping[str, BaseEstimator], task: str,
+                             metric: Metric, cv: KFold | StratifiedKFold, seed: int, n_jobs: int,
+                             want_oof: bool = False) -> CandidateScore:
+    """K-fold scores (and OOF predictions) of one candidate; a failure is a result too."""
     pipeline = build_pipeline(candidate, preprocessor, task, seed)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
-            result = cross_validate(pipeline, X, y, cv=cv, scoring=metric.scorer,
-                                    n_jobs=n_jobs, error_score="raise")
+        folds = cross_validate_pipeline(pipeline, X, y, task, metric, cv, n_jobs, want_oof)
     except Exception as exc:  # a family failing must not stop the others
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return CandidateScore(candidate.name, candidate.family, "failed", error=message)
-    scores = [metric.from_sklearn(v) for v in result["test_score"]]
-    return CandidateScore(candidate.name, candidate.family, "done", scores,
-                          fit_time=float(np.mean(result["fit_time"])),
-                          score_time=float(np.mean(result["score_time"])))
+    return CandidateScore(candidate.name, candidate.family, "done", folds.scores,
+                          fit_time=float(np.mean(folds.fit_times)),
+                          score_time=float(np.mean(folds.score_times)), oof=folds.oof)
 
 
-def _emit(on_event: Event | None, kind: str, payload: CandidateScore | Candidate) -> None:
+@dataclass
+class FoldResults:
+    scores: list[float]
+    fit_times: list[float]
+    score_times: list[float]
+    oof: np.ndarray | None
+
+
+def cross_validate_pipeline(pipeline: BaseEstimator, X: pd.DataFrame,
+                            y: pd.Series | pd.DataFrame, task: str, metric: Metric,
+                            cv: KFold | StratifiedKFold, n_jobs: int,
+                            want_oof: bool = False) -> FoldResults:
+    """Fit and score each fold through joblib (any backend: loky, threads, Dask)."""
+    splits = list(cv.split(X, y if task in ("binary", "multiclass") else None))
+    oof_wanted = want_oof and task != "multilabel"
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(clone(pipeline), X, y, train, test, metric, oof_wanted)
+        for train, test in splits)
+    oof = None
+    if oof_wanted and all(r[3] is not None for r in results):
+        first = results[0][3]
+        oof = np.zeros((len(X), *first.shape[1:]), dtype=np.float64)
+        for (_, test), r in zip(splits, results, strict=True):
+            oof[test] = r[3]
+    return FoldResults([r[0] for r in results], [r[1] for r in results],
+                       [r[2] for r in results], oof)
+
+
+def _fit_fold(pipeline: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
+              train: np.ndarray, test: np.ndarray, metric: Metric,
+              want_oof: bool) -> tuple[float, float, float, np.ndarray | None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        t0 = time.perf_counter()
+        pipeline.fit(X.iloc[train], y.iloc[train])
+        fit_time = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        Xt, yt = X.iloc[test], y.iloc[test]
+        score = metric.from_sklearn(get_scorer(metric.scorer)(pipeline, Xt, yt))
+        oof = None
+        if want_oof and not is_classifier(pipeline):
+            oof = np.asarray(pipeline.predict(Xt), dtype=np.float64)
+        elif want_oof and hasattr(pipeline, "predict_proba"):  # not LinearSVC, SVC
+            oof = np.asarray(pipeline.predict_proba(Xt), dtype=np.float64)
+        score_time = time.perf_counter() - t0
+    return score, fit_time, score_time, oof
+
+
+def _emit(on_event: Event | None, kind: str, payload: Any) -> None:
     if on_event is not None:
         on_event(kind, payload)

@@ -1,0 +1,59 @@
+"""Shortlist results kept in the project database, so an interrupted run resumes.
+
+One row per (candidate, rung) in ``candidate_results``; the out-of-fold predictions of the
+last rung go beside the database as ``.npy`` files (written atomically), because ensemble
+selection needs them again when a run resumes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from mlpilot.atomic import write_bytes
+from mlpilot.project.state import CandidateResult, StateStore
+from mlpilot.search.shortlist import CandidateScore
+
+
+class DatabaseResultStore:
+    """:class:`~mlpilot.search.shortlist.ResultStore` over the project's state database."""
+
+    def __init__(self, state: StateStore, run_key: str, run_id: int, oof_dir: Path) -> None:
+        self.state, self.run_key, self.run_id = state, run_key, run_id
+        self.oof_dir = oof_dir
+
+    def get(self, key: str) -> CandidateScore | None:
+        with self.state.session() as session:
+            row = session.scalar(sa.select(CandidateResult).where(
+                CandidateResult.run_key == self.run_key, CandidateResult.name == key))
+            if row is None:
+                return None
+            name, _, rows = key.partition("@")
+            score = CandidateScore(name, row.family, row.status, row.fold_scores, row.fit_time,
+                                   row.score_time, row.error,
+                                   n_rows=int(rows) if rows else None)
+        path = self._oof_path(key)
+        if path.exists():
+            score.oof = np.load(path, allow_pickle=False)
+        return score
+
+    def put(self, score: CandidateScore) -> None:
+        if score.oof is not None:  # the file first: a row never points at a missing file
+            buffer = io.BytesIO()
+            np.save(buffer, score.oof, allow_pickle=False)
+            write_bytes(self._oof_path(score.key), buffer.getvalue())
+        with self.state.session() as session:
+            session.execute(sa.delete(CandidateResult).where(
+                CandidateResult.run_key == self.run_key, CandidateResult.name == score.key))
+            session.add(CandidateResult(
+                run_key=self.run_key, run_id=self.run_id, name=score.key, family=score.family,
+                status=score.status, fold_scores_json=json.dumps(score.fold_scores),
+                mean=score.mean, std=score.std, fit_time=score.fit_time,
+                score_time=score.score_time, error=score.error))
+
+    def _oof_path(self, key: str) -> Path:
+        return self.oof_dir / self.run_key[:16] / f"{key}.npy"

@@ -1,0 +1,167 @@
+"""From a shortlist to one final model: ensemble if it helps, refit on all rows, explain.
+
+The book's order (ch. 2): shortlist promising models, combine the best ones when that helps
+(ch. 7), then train the final model on the whole training set and look at what it relies on
+(feature importances). The budget covers all of it: the shortlist gets most of it and stops
+early enough to leave time for the refit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.inspection import permutation_importance
+from sklearn.pipeline import Pipeline
+
+from mlpilot.evaluate.metrics import Metric
+from mlpilot.models.zoo import Candidate
+from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates, score_predictions
+from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
+from mlpilot.search.shortlist import (
+    CandidateScore,
+    Event,
+    Leaderboard,
+    ResultStore,
+    build_pipeline,
+    make_cv,
+    shortlist,
+)
+
+#: Share of the budget the shortlist may use; the rest is for ensembling and the refit.
+SHORTLIST_SHARE = 0.75
+#: At most this many finalists enter ensemble selection.
+ENSEMBLE_TOP_K = 6
+#: Rows used to measure permutation importances (enough for stable ranks, quick to predict).
+IMPORTANCE_ROWS = 2_000
+
+
+@dataclass
+class TrainOutcome:
+    leaderboard: Leaderboard
+    model: BaseEstimator  # fitted on all training rows
+    chosen: CandidateScore  # what was picked, with its cross-validation scores
+    ensemble: EnsembleChoice | None
+    importances: pd.DataFrame | None
+    seconds: float
+
+
+def train_final(
+    X: pd.DataFrame,
+    y: pd.Series | pd.DataFrame,
+    *,
+    candidates: Sequence[Candidate],
+    preprocessor: BaseEstimator | Mapping[str, BaseEstimator],
+    task: str,
+    metric: Metric,
+    n_splits: int,
+    seed: int,
+    budget: float,
+    n_jobs: int = -1,
+    store: ResultStore | None = None,
+    on_event: Event | None = None,
+    ensemble: bool = True,
+    halving: bool = True,
+) -> TrainOutcome:
+    """Shortlist (halving), greedy ensemble selection, refit on all rows, importances."""
+    started = time.perf_counter()
+    leaderboard = shortlist(X, y, candidates=candidates, preprocessor=preprocessor, task=task,
+                            metric=metric, n_splits=n_splits, seed=seed,
+                            budget=budget * SHORTLIST_SHARE, n_jobs=n_jobs, store=store,
+                            on_event=on_event, halving=halving)
+    best = leaderboard.best
+    by_name = {c.name: c for c in candidates}
+    pipelines = {r.name: build_pipeline(by_name[r.name], preprocessor, task, seed)
+                 for r in leaderboard.finalists()}
+    choice = None
+    chosen, model = best, pipelines.get(best.name) or build_pipeline(
+        by_name[best.name], preprocessor, task, seed)
+    if ensemble and task != "multilabel":
+        choice, scored = choose_ensemble(leaderboard, X, y, task, metric, n_splits, seed)
+        if choice is not None and choice.kept and scored is not None:
+            chosen = scored
+            model = build_weighted_ensemble(pipelines, choice.weights, task)
+            leaderboard.rows.append(scored)
+            if on_event is not None:
+                on_event("done", scored)
+    if on_event is not None:
+        on_event("refit", chosen)
+    model.fit(X, y)
+    importances = feature_importances(model, X, y, metric, seed)
+    return TrainOutcome(leaderboard, model, chosen, choice, importances,
+                        time.perf_counter() - started)
+
+
+def choose_ensemble(leaderboard: Leaderboard, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
+                    task: str, metric: Metric, n_splits: int,
+                    seed: int) -> tuple[EnsembleChoice | None, CandidateScore | None]:
+    """Greedy selection over the finalists' OOF predictions; its per-fold scores."""
+    finalists = [r for r in leaderboard.finalists() if r.oof is not None and r.name != "dummy"]
+    finalists = finalists[:ENSEMBLE_TOP_K]
+    if len(finalists) < 2:
+        return None, None
+    classes = np.unique(np.asarray(y)) if task in ("binary", "multiclass") else None
+    oof = {r.name: r.oof for r in finalists}
+    choice = ensemble_candidates(oof, y, metric, task, classes, seed=seed)
+    members = {n: w for n, w in choice.weights.items() if w > 0}
+    blended = sum(w * np.asarray(oof[n], dtype=np.float64) for n, w in members.items())
+    cv = make_cv(task, n_splits, seed)
+    y_arr = np.asarray(y)
+    folds = [score_predictions(metric, y_arr[test], blended[test], task, classes)
+             for _, test in cv.split(X, y if task in ("binary", "multiclass") else None)]
+    score = CandidateScore("ensemble", "ensemble", "done", [float(f) for f in folds],
+                           fit_time=sum(r.fit_time or 0.0 for r in finalists if r.name in members),
+                           score_time=sum(r.score_time or 0.0 for r in finalists
+                                          if r.name in members),
+                           n_rows=leaderboard.n_rows, oof=blended)
+    return choice, score
+
+
+def feature_importances(model: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
+                        metric: Metric, seed: int) -> pd.DataFrame | None:
+    """Permutation importance of each input column, and impurity importance where trees tell.
+
+    Permutation importance is measured on a sample of the training rows: it says what the
+    final model relies on (its generalization is the evaluation step's job).
+    """
+    try:
+        n = min(IMPORTANCE_ROWS, len(X))
+        rows = np.random.default_rng(seed).choice(len(X), n, replace=False)
+        result = permutation_importance(model, X.iloc[rows], y.iloc[rows],
+                                        scoring=metric.scorer, n_repeats=3, random_state=seed,
+                                        n_jobs=1)
+    except Exception:  # importances are a courtesy: never fail a training run for them
+        return None
+    table = pd.DataFrame({"feature": list(X.columns),
+                          "permutation_importance": result.importances_mean,
+                          "permutation_std": result.importances_std})
+    table = table.sort_values("permutation_importance", ascending=False, ignore_index=True)
+    impurity = impurity_importances(model)
+    if impurity is not None:
+        table.attrs["impurity"] = impurity
+    return table
+
+
+def impurity_importances(model: BaseEstimator) -> pd.Series | None:
+    """``feature_importances_`` of a tree model, named by the prepared features."""
+    if not isinstance(model, Pipeline):
+        return None
+    estimator: Any = model.named_steps.get("model")
+    while hasattr(estimator, "estimator") and not hasattr(estimator, "feature_importances_"):
+        estimator = estimator.estimator_ if hasattr(estimator, "estimator_") else None
+    values = getattr(estimator, "feature_importances_", None)
+    if values is None:
+        return None
+    try:
+        names = model.named_steps["preprocess"].get_feature_names_out()
+    except Exception:
+        names = [f"feature_{i}" for i in range(len(values))]
+    if len(names) != len(values):
+        return None
+    series = pd.Series(np.asarray(values, dtype=float), index=list(names))
+    return (series / series.sum() if series.sum() > 0 else series).sort_values(ascending=False)

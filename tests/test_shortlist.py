@@ -1,0 +1,155 @@
+"""The shortlist: successive halving, out-of-fold predictions, budget, resume, Dask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import cross_val_predict
+from sklearn.preprocessing import StandardScaler
+
+from mlpilot.evaluate.metrics import get_metric
+from mlpilot.models.zoo import get_candidate
+from mlpilot.search.shortlist import (
+    CandidateScore,
+    build_pipeline,
+    halving_rungs,
+    make_cv,
+    shortlist,
+    subset_order,
+)
+from mlpilot.search.train import train_final
+
+NAMES = ["dummy", "linear", "ridge", "knn", "decision_tree", "hist_gradient_boosting",
+         "random_forest"]
+
+
+@pytest.fixture(scope="module")
+def friedman() -> tuple[pd.DataFrame, pd.Series]:
+    """Friedman #1: a non-linear target where trees and boosting beat linear models."""
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(n_samples=2400, noise=1.0, random_state=0)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]), pd.Series(y)
+
+
+def _run(X: pd.DataFrame, y: pd.Series, **kw: object):  # type: ignore[no-untyped-def]
+    options: dict = dict(candidates=[get_candidate(n) for n in NAMES],
+                         preprocessor=StandardScaler().set_output(transform="pandas"),
+                         task="regression", metric=get_metric("rmse"), n_splits=3, seed=0,
+                         budget=600, n_jobs=1, min_rung_rows=250)
+    options.update(kw)
+    return shortlist(X, y, **options)
+
+
+def test_rungs_grow_by_three_up_to_all_rows() -> None:
+    assert halving_rungs(16_512, 1_500) == [1_835, 5_504, 16_512]
+    assert halving_rungs(5_000, 2_000) == [5_000]  # too small to halve
+    assert halving_rungs(455) == [455]
+
+
+def test_subset_prefixes_keep_class_proportions() -> None:
+    y = pd.Series(["a"] * 900 + ["b"] * 100)
+    order = subset_order(y, "binary", seed=0)
+    assert sorted(order) == list(range(1000))
+    for size in (50, 100, 333):
+        share = (y.iloc[order[:size]] == "b").mean()
+        assert abs(share - 0.1) <= 1.5 / size + 0.01
+
+
+def test_halving_drops_losers_and_keeps_the_best(friedman) -> None:  # type: ignore[no-untyped-def]
+    X, y = friedman
+    board = _run(X, y)
+    rungs = sorted({r.n_rows for r in board.rows})
+    assert rungs == [267, 800, 2400]
+    on_all = [r.name for r in board.rows if r.n_rows == 2400]
+    assert 4 <= len(on_all) < len(NAMES)
+    assert "dummy" not in on_all  # the baseline never reaches the last rung
+    # ranked: those that reached all rows first
+    ranked = board.ranked()
+    assert [r.n_rows for r in ranked] == sorted((r.n_rows for r in ranked), reverse=True)
+    assert board.best.name in ("hist_gradient_boosting", "random_forest")
+    assert board.best.mean < 0.6 * next(r.mean for r in board.rows if r.name == "dummy")
+
+
+def test_last_rung_leaves_out_of_fold_predictions(friedman) -> None:  # type: ignore[no-untyped-def]
+    X, y = friedman
+    board = _run(X, y, candidates=[get_candidate("ridge")], halving=False)
+    row = board.best
+    expected = cross_val_predict(
+        build_pipeline(get_candidate("ridge"), StandardScaler().set_output(transform="pandas"),
+                       "regression", 0), X, y, cv=make_cv("regression", 3, 0))
+    np.testing.assert_allclose(row.oof, expected, rtol=1e-10)
+
+
+def test_budget_skips_the_rest_but_keeps_a_result(friedman) -> None:  # type: ignore[no-untyped-def]
+    X, y = friedman
+    board = _run(X, y, budget=0.01, halving=False)
+    statuses = [r.status for r in board.rows]
+    assert statuses[0] == "done" and set(statuses[1:]) == {"skipped"}
+    assert board.best.name == "dummy"
+
+
+class _MemoryStore:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.saved: dict[str, CandidateScore] = {}
+        self.fail_after = fail_after
+
+    def get(self, key: str) -> CandidateScore | None:
+        return self.saved.get(key)
+
+    def put(self, score: CandidateScore) -> None:
+        self.saved[score.key] = score
+        if self.fail_after is not None and len(self.saved) >= self.fail_after:
+            raise KeyboardInterrupt
+
+
+def test_killed_midway_resumes_to_the_same_leaderboard(friedman) -> None:  # type: ignore[no-untyped-def]
+    X, y = friedman
+    store = _MemoryStore(fail_after=len(NAMES) + 2)  # dies on the second rung
+    with pytest.raises(KeyboardInterrupt):
+        _run(X, y, store=store)
+    store.fail_after = None
+    resumed = _run(X, y, store=store)
+    assert sum(r.reused for r in resumed.rows) == len(NAMES) + 2
+    fresh = _run(X, y)
+    assert ([(r.name, r.n_rows, r.fold_scores) for r in resumed.ranked()]
+            == [(r.name, r.n_rows, r.fold_scores) for r in fresh.ranked()])
+
+
+def test_dask_local_cluster_gives_the_same_scores(friedman) -> None:  # type: ignore[no-untyped-def]
+    distributed = pytest.importorskip("dask.distributed")
+    from mlpilot.search.parallel import compute_backend
+
+    X, y = friedman
+    small = [get_candidate(n) for n in ("ridge", "decision_tree")]
+    local = _run(X, y, candidates=small, halving=False, n_jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            compute_backend(cluster) as client:
+        remote = _run(X, y, candidates=small, halving=False, n_jobs=2)
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert ([(r.name, r.fold_scores) for r in remote.ranked()]
+            == [(r.name, r.fold_scores) for r in local.ranked()])
+
+
+def test_final_model_ensembles_only_when_it_helps() -> None:
+    # y = linear part + a sharp step: ridge gets the slope, a tree gets the step; averaged
+    # they beat both, and the train step must notice it and keep the ensemble
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1500, 6)), columns=[f"x{i}" for i in range(6)])
+    y = pd.Series(X.sum(axis=1) * 2 + 4 * (X["x0"] > 0.5) + rng.normal(0, 0.5, 1500))
+    outcome = train_final(
+        X, y, candidates=[get_candidate(n) for n in ("ridge", "knn", "decision_tree")],
+        preprocessor=StandardScaler().set_output(transform="pandas"), task="regression",
+        metric=get_metric("rmse"), n_splits=3, seed=0, budget=300, n_jobs=1)
+    assert outcome.ensemble is not None
+    singles = {r.name: r.mean for r in outcome.leaderboard.ranked() if r.name != "ensemble"}
+    if outcome.ensemble.kept:
+        assert outcome.chosen.name == "ensemble"
+        assert outcome.chosen.mean < min(singles.values())
+    else:
+        assert outcome.chosen.name == min(singles, key=singles.get)  # type: ignore[arg-type]
+    assert outcome.model.predict(X.head(5)).shape == (5,)
+    assert outcome.importances is not None
+    assert outcome.importances.loc[0, "feature"] == "x0"  # the step makes x0 matter most
