@@ -6,12 +6,18 @@ Add a recipe: write ``chNN_topic.py`` with a ``RECIPE = Recipe(...)`` and list i
 from __future__ import annotations
 
 from mlpilot.errors import RecipeError
-from mlpilot.recipes import ch01_lifesat, ch02_housing_pipeline, ch02_housing_split
+from mlpilot.recipes import (
+    ch01_lifesat,
+    ch02_housing_pipeline,
+    ch02_housing_split,
+    ch07_ensembles,
+)
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
-    for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE, ch02_housing_pipeline.RECIPE)
+    for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE, ch02_housing_pipeline.RECIPE,
+              ch07_ensembles.RECIPE)
 }
 
 
