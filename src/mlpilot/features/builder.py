@@ -178,6 +178,7 @@ def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.Data
     if not candidates:
         return plan
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits
 
     if len(X) > RATIO_SAMPLE:
         rows = np.random.default_rng(plan.seed).choice(len(X), RATIO_SAMPLE, replace=False)
@@ -188,9 +189,13 @@ def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.Data
     def score(ratios: list[RatioPlan]) -> float:
         trial = PreparationPlan(**{**plan.__dict__, "ratios": ratios})
         pipe = _judge(trial)
-        with warnings.catch_warnings():
+        # One thread per fit, folds in parallel: OpenMP k-means/boosting threads on tiny
+        # fits oversubscribe a small machine (10x slower), and the thread count must not
+        # change which ratios are kept.
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore")
-            return float(np.mean(cross_val_score(pipe, X, y, cv=cv, scoring=scorer)))
+            return float(np.mean(cross_val_score(pipe, X, y, cv=cv, scoring=scorer,
+                                                 n_jobs=-1)))
 
     def gain(new: float, old: float) -> float:
         return (new - old) / max(abs(old), 1e-12)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from mlpilot.errors import RecipeError
 from mlpilot.recipes import (
     ch01_lifesat,
+    ch02_housing_forest,
     ch02_housing_pipeline,
     ch02_housing_split,
     ch07_ensembles,
@@ -17,7 +18,7 @@ from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE, ch02_housing_pipeline.RECIPE,
-              ch07_ensembles.RECIPE)
+              ch02_housing_forest.RECIPE, ch07_ensembles.RECIPE)
 }
 
 
