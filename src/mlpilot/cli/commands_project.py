@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("run")(run)
     app.command("train")(train)
+    app.command("tune")(tune)
+    app.command("models")(models_list)
     app.command("evaluate")(evaluate)
     app.command("status")(status)
     app.command("schema")(schema)
@@ -175,6 +177,61 @@ def train(
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
     result = _train_with_progress(proj, budget, names, ensemble)
     _print_training(result, proj)
+
+
+@handle_errors
+def tune(
+    project: ProjectDir = Path("."),
+    strategy: Annotated[str, typer.Option(help="optuna (TPE + pruning), grid, random or "
+                                          "halving (the book's searches)")] = "optuna",
+    budget: Budget = None,
+    trials: Annotated[int | None, typer.Option(help="trials per model (optuna, random, "
+                                               "halving)")] = None,
+    models: Annotated[str | None, typer.Option(help="comma-separated models to tune "
+                                               "(default: the best of the last train)")] = None,
+    top: Annotated[int, typer.Option(help="how many of the best families to tune")] = 2,
+) -> None:
+    """Fine-tune the best families (and their preprocessing knobs), re-ensemble, and keep
+    the result only if cross-validation says it beats the current model."""
+    proj = Project.open(project)
+    metric = get_metric(proj.framing.metric)
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    with LiveLeaderboard(metric, budget or proj.config.budget, "Tuned") as live:
+        report = proj.tune(strategy=strategy, budget=budget, n_trials=trials, models=names,
+                           top=top, on_event=live)
+    for result in report.results:
+        gain = (f"; {result.improvement:+.1%} against its defaults"
+                if result.improvement is not None else "")
+        console.print(f"[bold]{result.candidate}[/] ({result.strategy}, {result.n_trials} "
+                      f"trials): CV {metric.label} {metric.format(result.best_score)}{gain}")
+        shown = {k.split("__")[-1]: v for k, v in result.best_params.items()}
+        console.print(f"  [dim]{shown}[/]", soft_wrap=True)
+    chosen = report.chosen
+    if report.improved and report.record is not None:
+        console.print(f"[bold]final model[/] {chosen.name}: CV {metric.label} "
+                      f"{metric.format(chosen.mean or 0)} ± {metric.format(chosen.std or 0)}; "
+                      f"saved as model #{report.record.id} ({report.record.artifact_path})")
+    else:
+        console.print(f"[bold]kept the current model[/]: the best after tuning, {chosen.name} "
+                      f"(CV {metric.format(chosen.mean or 0)}), is not better")
+    console.print(f"[dim]trials: {proj.layout.reports}/tune-<model>-{strategy}.csv[/]")
+
+
+@handle_errors
+def models_list() -> None:
+    """The model zoo: every candidate, its family, tasks, and whether it is in the default
+    shortlist."""
+    from mlpilot.models.zoo import all_candidates, available
+
+    table = Table(title="Model zoo")
+    for col in ("model", "family", "preprocessing", "tasks", "default", "tunable"):
+        table.add_column(col)
+    for c in all_candidates():
+        default = ("yes" if c.default else "on request") if available(c) else \
+            f"[yellow]needs {c.requires}[/]"
+        table.add_row(c.name, c.family, c.prep, ", ".join(sorted(c.tasks)), default,
+                      ", ".join(sorted(c.space_for("regression") or c.space_for("binary"))))
+    console.print(table)
 
 
 def _print_evaluation(ev: Evaluation) -> None:

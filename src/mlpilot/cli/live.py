@@ -26,6 +26,7 @@ class LiveLeaderboard:
         self.budget, self.title = budget, title
         self.started = time.perf_counter()
         self.first_row_after: float | None = None
+        self.tuning = ""
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  TextColumn("{task.percentage:>3.0f}% of the budget"),
                                  TimeElapsedColumn(), console=console)
@@ -45,11 +46,18 @@ class LiveLeaderboard:
         if kind == "rung":
             size, names = payload
             self.progress.console.log(f"[dim]{len(names)} candidate(s) on {size:,} rows[/]")
+        elif kind == "start" and isinstance(payload, dict):  # the tuner
+            self.tuning = payload.get("candidate", "")
+            self._describe(f"tuning [bold]{self.tuning}[/] ({payload.get('strategy')})")
         elif kind == "start":
             candidate, size = payload
             self._describe(f"cross-validating [bold]{candidate.name}[/] on {size:,} rows")
         elif kind == "trial":
-            self._describe(str(payload))
+            row = payload if isinstance(payload, dict) else {}
+            score = row.get("mean_score")
+            shown = self.board.metric.format(score) if isinstance(score, float) else "–"
+            self._describe(f"tuning [bold]{self.tuning}[/]: trial {row.get('trial', '?')} "
+                           f"{row.get('state', '')} {shown}")
         elif kind == "refit":
             name = getattr(payload, "name", str(payload))
             self._describe(f"refitting [bold]{name}[/] on all training rows")

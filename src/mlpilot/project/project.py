@@ -70,7 +70,7 @@ from mlpilot.project.state import (
 )
 from mlpilot.search.parallel import compute_backend
 from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard
-from mlpilot.search.train import TrainOutcome, train_final
+from mlpilot.search.train import TrainOutcome, TuneReport, train_final, tune_and_choose
 
 if TYPE_CHECKING:
     from mlpilot.explore import Exploration
@@ -474,6 +474,52 @@ class Project:
                 session.execute(sa.update(Run).where(Run.id == run_id)
                                 .values(status=status, finished_at=utcnow()))
         return TrainResult(outcome.leaderboard, record, run_id, outcome)
+
+    def tune(self, *, strategy: str = "optuna", budget: float | None = None,
+             n_trials: int | None = None, models: Sequence[str] | None = None, top: int = 2,
+             on_event: Event | None = None) -> TuneReport:
+        """Fine-tune the best families of the last training run, then keep what CV prefers.
+
+        Each family's search is stored (Optuna: a study in the project database, resumable;
+        every strategy: ``reports/tune-<model>-<strategy>.csv``). The tuned pipelines join
+        the last run's finalists in ensemble selection; the result replaces the current model
+        only when its cross-validated score is better.
+        """
+        X, y = self.training_data()
+        framing = self.framing
+        metric = get_metric(framing.metric, framing.task)
+        current = self.latest_model()
+        run = self._run(current.run_id)
+        store = DatabaseResultStore(self.state, run.run_key, run.id,
+                                    self.layout.state_dir / "oof")
+        finalists = store.finalists(metric)
+        names = list(models or [r.name for r in finalists if r.name != "dummy"][:top])
+        if not names:
+            raise ModelNotFoundError("no shortlisted model to tune",
+                                     "run `mlpilot train` first")
+        budget = budget or self.config.budget
+        preprocessor = {v: self.preprocessor(v) for v in ("scaled", "tree")}
+        with compute_backend(self.config.dask):
+            report = tune_and_choose(
+                X, y, names=names, finalists=finalists, preprocessor=preprocessor,
+                task=framing.task, metric=metric, strategy=strategy, budget=budget,
+                n_trials=n_trials, n_splits=self.config.cv_folds, seed=self.config.seed,
+                n_jobs=self.config.n_jobs, storage_url=self.database_url,
+                study_prefix=run.run_key[:12], current_cv=current.cv_mean,
+                on_event=on_event)
+        for result in report.results:
+            result.to_csv(self.layout.reports / f"tune-{result.candidate}-{strategy}.csv")
+        if report.model is not None:
+            report.record = self._save_model(report.model, report.chosen, metric, run.id,
+                                              current.dataset_version_id, current.split_id)
+        return report
+
+    def _run(self, run_id: int) -> Run:
+        with self.state.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:  # pragma: no cover - a model always has its run
+                raise ModelNotFoundError(f"run {run_id} is missing", "re-run `mlpilot train`")
+            return run
 
     def _save_importances(self, outcome: TrainOutcome, record: ModelRecord) -> None:
         table = outcome.importances

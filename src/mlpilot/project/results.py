@@ -15,8 +15,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from mlpilot.atomic import write_bytes
+from mlpilot.evaluate.metrics import Metric
 from mlpilot.project.state import CandidateResult, StateStore
-from mlpilot.search.shortlist import CandidateScore
+from mlpilot.search.shortlist import CandidateScore, Leaderboard
 
 
 class DatabaseResultStore:
@@ -54,6 +55,14 @@ class DatabaseResultStore:
                 status=score.status, fold_scores_json=json.dumps(score.fold_scores),
                 mean=score.mean, std=score.std, fit_time=score.fit_time,
                 score_time=score.score_time, error=score.error))
+
+    def finalists(self, metric: Metric) -> list[CandidateScore]:
+        """This run's results on its largest rung, best first, with their OOF predictions."""
+        with self.state.session() as session:
+            keys = list(session.scalars(sa.select(CandidateResult.name).where(
+                CandidateResult.run_key == self.run_key, CandidateResult.status == "done")))
+        scores = [s for s in (self.get(k) for k in keys) if s is not None]
+        return Leaderboard(metric, scores).finalists()
 
     def _oof_path(self, key: str) -> Path:
         return self.oof_dir / self.run_key[:16] / f"{key}.npy"

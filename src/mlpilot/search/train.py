@@ -165,3 +165,85 @@ def impurity_importances(model: BaseEstimator) -> pd.Series | None:
         return None
     series = pd.Series(np.asarray(values, dtype=float), index=list(names))
     return (series / series.sum() if series.sum() > 0 else series).sort_values(ascending=False)
+
+
+@dataclass
+class TuneReport:
+    results: list[Any]  # TuneResult per tuned family
+    tuned: list[CandidateScore]  # each tuned pipeline's CV (with OOF predictions)
+    ensemble: EnsembleChoice | None
+    chosen: CandidateScore  # the best of tuned, ensembled and the current model
+    improved: bool  # whether ``chosen`` beats the current model's CV score
+    model: BaseEstimator | None  # refitted on all rows when improved, else None
+    record: Any = None  # the saved ModelRecord (set by Project.tune)
+    seconds: float = 0.0
+
+
+def tune_and_choose(
+    X: pd.DataFrame,
+    y: pd.Series | pd.DataFrame,
+    *,
+    names: Sequence[str],
+    finalists: Sequence[CandidateScore],
+    preprocessor: Mapping[str, BaseEstimator],
+    task: str,
+    metric: Metric,
+    strategy: str,
+    budget: float,
+    n_trials: int | None,
+    n_splits: int,
+    seed: int,
+    n_jobs: int,
+    storage_url: str | None,
+    study_prefix: str,
+    current_cv: float | None,
+    on_event: Event | None = None,
+) -> TuneReport:
+    """Tune each named family (budget shared), re-ensemble with the finalists, keep the best.
+
+    A tuned pipeline's out-of-fold predictions come from the same folds as the shortlist's,
+    so tuned and untuned models enter one greedy ensemble selection on equal terms.
+    """
+    from mlpilot.models.zoo import get_candidate
+    from mlpilot.search.shortlist import cross_validate_pipeline
+    from mlpilot.search.tune import tune
+
+    started = time.perf_counter()
+    results, tuned = [], []
+    for i, name in enumerate(names):
+        candidate = get_candidate(name)
+        share = (budget - (time.perf_counter() - started)) / (len(names) - i)
+        result = tune(X, y, candidate=candidate, preprocessor=preprocessor, task=task,
+                      metric=metric, strategy=strategy, n_trials=n_trials,
+                      budget=max(share * 0.8, 1.0), n_splits=n_splits, seed=seed,
+                      storage_url=storage_url if strategy == "optuna" else None,
+                      study_name=f"{study_prefix}-{name}", n_jobs=n_jobs, on_event=on_event)
+        results.append(result)
+        folds = cross_validate_pipeline(result.pipeline(), X, y, task, metric,
+                                        make_cv(task, n_splits, seed), n_jobs, want_oof=True)
+        score = CandidateScore(f"{name}_tuned", candidate.family, "done", folds.scores,
+                               fit_time=float(np.mean(folds.fit_times)),
+                               score_time=float(np.mean(folds.score_times)),
+                               n_rows=len(X), oof=folds.oof)
+        tuned.append(score)
+        if on_event is not None:
+            on_event("done", score)
+    pipelines = {f"{r.candidate}_tuned": r.pipeline() for r in results}
+    by_name = {c: get_candidate(c) for c in {f.name for f in finalists} if c != "ensemble"}
+    pipelines.update({n: build_pipeline(c, preprocessor, task, seed) for n, c in by_name.items()})
+    board = Leaderboard(metric, [*tuned, *[f for f in finalists if f.name in by_name]], len(X))
+    choice, blended = (choose_ensemble(board, X, y, task, metric, n_splits, seed)
+                       if task != "multilabel" else (None, None))
+    chosen, model = board.best, None
+    if choice is not None and choice.kept and blended is not None:
+        chosen = blended
+    improved = current_cv is None or metric.better(chosen.mean or 0.0, current_cv)
+    if improved:
+        if on_event is not None:
+            on_event("refit", chosen)
+        model = (build_weighted_ensemble(pipelines, choice.weights, task)
+                 if chosen.name == "ensemble" and choice is not None
+                 else pipelines[chosen.name])
+        model.fit(X, y)
+    return TuneReport(results, tuned, choice, chosen, improved, model,
+                      seconds=time.perf_counter() - started)
