@@ -55,9 +55,11 @@ class Candidate:
 
         The tuner sets ``pipeline.set_params(**{"model__" + prefix + name: value})``.
         """
+        from mlpilot.models.subsample import Subsampled
+
         model = self.build(task, 0)
         prefix = ""
-        while isinstance(model, MultiOutputClassifier) or type(model).__name__ == "Subsampled":
+        while isinstance(model, MultiOutputClassifier | Subsampled):
             prefix += "estimator__"
             model = model.estimator
         return prefix

@@ -31,16 +31,7 @@ class DatabaseResultStore:
         with self.state.session() as session:
             row = session.scalar(sa.select(CandidateResult).where(
                 CandidateResult.run_key == self.run_key, CandidateResult.name == key))
-            if row is None:
-                return None
-            name, _, rows = key.partition("@")
-            score = CandidateScore(name, row.family, row.status, row.fold_scores, row.fit_time,
-                                   row.score_time, row.error,
-                                   n_rows=int(rows) if rows else None)
-        path = self._oof_path(key)
-        if path.exists():
-            score.oof = np.load(path, allow_pickle=False)
-        return score
+            return None if row is None else self._score(row)
 
     def put(self, score: CandidateScore) -> None:
         if score.oof is not None:  # the file first: a row never points at a missing file
@@ -59,10 +50,20 @@ class DatabaseResultStore:
     def finalists(self, metric: Metric) -> list[CandidateScore]:
         """This run's results on its largest rung, best first, with their OOF predictions."""
         with self.state.session() as session:
-            keys = list(session.scalars(sa.select(CandidateResult.name).where(
-                CandidateResult.run_key == self.run_key, CandidateResult.status == "done")))
-        scores = [s for s in (self.get(k) for k in keys) if s is not None]
+            scores = [self._score(row) for row in session.scalars(
+                sa.select(CandidateResult).where(CandidateResult.run_key == self.run_key,
+                                                 CandidateResult.status == "done"))]
         return Leaderboard(metric, scores).finalists()
+
+    def _score(self, row: CandidateResult) -> CandidateScore:
+        """A stored row as a result, with its OOF predictions when they were saved."""
+        name, _, rows = row.name.partition("@")
+        score = CandidateScore(name, row.family, row.status, row.fold_scores, row.fit_time,
+                               row.score_time, row.error, n_rows=int(rows) if rows else None)
+        path = self._oof_path(row.name)
+        if path.exists():
+            score.oof = np.load(path, allow_pickle=False)
+        return score
 
     def _oof_path(self, key: str) -> Path:
         return self.oof_dir / self.run_key[:16] / f"{key}.npy"

@@ -112,8 +112,9 @@ class Leaderboard:
 
     def finalists(self) -> list[CandidateScore]:
         """Ranked results on all rows, with their out-of-fold predictions."""
-        top = max((r.n_rows or 0) for r in self.ranked()) if self.ranked() else 0
-        return [r for r in self.ranked() if (r.n_rows or 0) == top]
+        ranked = self.ranked()
+        top = max((r.n_rows or 0 for r in ranked), default=0)
+        return [r for r in ranked if (r.n_rows or 0) == top]
 
     def to_frame(self) -> pd.DataFrame:
         ranked = self.ranked()

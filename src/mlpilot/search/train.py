@@ -79,8 +79,7 @@ def train_final(
     pipelines = {r.name: build_pipeline(by_name[r.name], preprocessor, task, seed)
                  for r in leaderboard.finalists()}
     choice = None
-    chosen, model = best, pipelines.get(best.name) or build_pipeline(
-        by_name[best.name], preprocessor, task, seed)
+    chosen, model = best, pipelines[best.name]  # the best is ranked on the last rung
     if ensemble and task != "multilabel":
         choice, scored = choose_ensemble(leaderboard, X, y, task, metric, n_splits, seed)
         if choice is not None and choice.kept and scored is not None:
@@ -229,9 +228,9 @@ def tune_and_choose(
         if on_event is not None:
             on_event("done", score)
     pipelines = {f"{r.candidate}_tuned": r.pipeline() for r in results}
-    by_name = {c: get_candidate(c) for c in {f.name for f in finalists} if c != "ensemble"}
-    pipelines.update({n: build_pipeline(c, preprocessor, task, seed) for n, c in by_name.items()})
-    board = Leaderboard(metric, [*tuned, *[f for f in finalists if f.name in by_name]], len(X))
+    pipelines.update({f.name: build_pipeline(get_candidate(f.name), preprocessor, task, seed)
+                      for f in finalists})
+    board = Leaderboard(metric, [*tuned, *finalists], len(X))
     choice, blended = (choose_ensemble(board, X, y, task, metric, n_splits, seed)
                        if task != "multilabel" else (None, None))
     chosen, model = board.best, None
