@@ -1,4 +1,4 @@
-"""Project commands: init, run, train, evaluate, status, schema, demo."""
+"""Project commands: init, run, train, tune, status, schema, explore, prepare, demo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from mlpilot.cli.commands_evaluate import TargetPrecision, TargetRecall, print_evaluation
 from mlpilot.cli.live import LiveLeaderboard
 from mlpilot.cli.output import console, handle_errors
 from mlpilot.evaluate.metrics import get_metric
@@ -25,7 +26,6 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("tune")(tune)
     app.command("models")(models_list)
-    app.command("evaluate")(evaluate)
     app.command("status")(status)
     app.command("schema")(schema)
     app.command("explore")(explore)
@@ -91,11 +91,12 @@ def _print_framing(project: Project) -> None:
 
 
 def _train_with_progress(project: Project, budget: float | None,
-                         models: list[str] | None = None,
-                         ensemble: bool | None = None) -> TrainResult:
+                         models: list[str] | None = None, ensemble: bool | None = None,
+                         **threshold: float | None) -> TrainResult:
     metric = get_metric(project.framing.metric)
     with LiveLeaderboard(metric, budget or project.config.budget) as live:
-        return project.train(budget=budget, models=models, ensemble=ensemble, on_event=live)
+        return project.train(budget=budget, models=models, ensemble=ensemble, on_event=live,
+                             **threshold)
 
 
 def _print_training(result: TrainResult, project: Project) -> None:
@@ -167,6 +168,8 @@ def train(
                                                   "(default: mlpilot.toml)")] = None,
     dask: Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786) "
                                              "to run the folds on")] = None,
+    target_precision: TargetPrecision = None,
+    target_recall: TargetRecall = None,
 ) -> None:
     """Shortlist the zoo by cross-validation within the budget (cheap models first,
     successive halving), ensemble if it helps, refit the winner and save it. Re-running
@@ -175,7 +178,8 @@ def train(
     if dask is not None:
         proj.config = proj.config.model_copy(update={"dask": dask})
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    result = _train_with_progress(proj, budget, names, ensemble)
+    result = _train_with_progress(proj, budget, names, ensemble,
+                                  target_precision=target_precision, target_recall=target_recall)
     _print_training(result, proj)
 
 
@@ -232,19 +236,6 @@ def models_list() -> None:
         table.add_row(c.name, c.family, c.prep, ", ".join(sorted(c.tasks)), default,
                       ", ".join(sorted(c.space_for("regression") or c.space_for("binary"))))
     console.print(table)
-
-
-def _print_evaluation(ev: Evaluation) -> None:
-    m = ev.metric
-    console.print(f"[bold]test {m.label}[/] {m.format(ev.score)} on {ev.n_rows:,} locked rows "
-                  f"(model #{ev.model_id} {ev.model_name}; CV estimate {m.format(ev.cv_mean)} "
-                  f"± {m.format(ev.cv_std)})")
-
-
-@handle_errors
-def evaluate(project: ProjectDir = Path(".")) -> None:
-    """Score the final model on the locked test set (each read is recorded)."""
-    _print_evaluation(Project.open(project).evaluate())
 
 
 @handle_errors
@@ -354,7 +345,7 @@ def demo(
         result = _train_with_progress(proj, budget)
         _print_training(result, proj)
         ev = proj.evaluate()
-        _print_evaluation(ev)
+        print_evaluation(ev)
         console.rule("summary")
         summary = demo_summary(proj, result, ev)
         if project is None:

@@ -11,6 +11,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import markupsafe
 import numpy as np
 from markupsafe import escape
 
@@ -53,8 +54,8 @@ FIGURE_TEXT: dict[str, tuple[str, str]] = {
 }
 CORRELATION_FIGURES = ("target_correlation", "correlation_heatmap")
 
-TEMPLATE = r"""
-<div class="mlx">
+#: The style sheet of every mlpilot HTML page (exploration, evaluation report), defined once.
+CSS = r"""
 <style>
 .mlx { --ink:#1d2530; --muted:#5b6675; --line:#dfe3e8; --soft:#f5f7f9; --accent:#1f6fb2;
   --crit:#b3261e; --warn:#b06000; --info:#2f6f9f;
@@ -109,6 +110,11 @@ TEMPLATE = r"""
 .mlx .none { color: var(--muted); font-style: italic; }
 .mlx .muted { color: var(--muted); }
 </style>
+"""
+
+TEMPLATE = r"""
+<div class="mlx">
+{{ css }}
 
 <h1>{{ title }}</h1>
 <p class="sub">{{ subtitle }}</p>
@@ -350,7 +356,7 @@ def _ordered(figures: dict[str, bytes]) -> list[tuple[str, bytes]]:
 
 def render_fragment(exp: Exploration) -> str:
     """The report as an HTML fragment (for Jupyter)."""
-    return _TEMPLATE.render(**context(exp))
+    return _TEMPLATE.render(css=markupsafe.Markup(CSS), **context(exp))
 
 
 def render_document(exp: Exploration) -> str:

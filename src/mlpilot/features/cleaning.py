@@ -581,7 +581,7 @@ class CategoryCodes(_ColumnwiseMixin, TransformerMixin, BaseEstimator):
         for j, cats in enumerate(self.categories_):
             column = frame.iloc[:, j]
             text = column.astype(str).where(column.notna())
-            codes = pd.Categorical(text, categories=cats).codes.astype(float)
+            codes = pd.Index(cats).get_indexer(text).astype(float)  # -1: missing or unseen
             codes[codes < 0] = np.nan
             out[str(names[j])] = pd.Series(codes, index=frame.index).astype(
                 pd.CategoricalDtype(list(range(len(cats)))))

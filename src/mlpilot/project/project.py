@@ -9,12 +9,13 @@ only through :meth:`Project.evaluate`, and each read is recorded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,10 @@ from mlpilot.errors import (
     SplitError,
     TestSetReuseWarning,
 )
+from mlpilot.evaluate.evaluation import EvaluationResult, evaluate_predictions, slice_columns
+from mlpilot.evaluate.intervals import CONFIDENCE
 from mlpilot.evaluate.metrics import Metric, get_metric
+from mlpilot.evaluate.predictions import Predictions, from_probabilities, predict
 from mlpilot.features.builder import (
     PreparationPlan,
     build_from_source,
@@ -47,6 +51,7 @@ from mlpilot.features.builder import (
     select_ratios,
 )
 from mlpilot.frame import Framing, frame_problem
+from mlpilot.models.unwrap import family_pipeline, unwrap_threshold
 from mlpilot.models.zoo import Candidate, default_candidates
 from mlpilot.project.config import (
     DataConfig,
@@ -60,6 +65,8 @@ from mlpilot.project.layout import ProjectLayout
 from mlpilot.project.results import DatabaseResultStore
 from mlpilot.project.state import (
     DatasetVersion,
+    DecisionThreshold,
+    EvaluationRecord,
     ModelRecord,
     Run,
     Split,
@@ -69,13 +76,22 @@ from mlpilot.project.state import (
     utcnow,
 )
 from mlpilot.search.parallel import compute_backend
-from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard
-from mlpilot.search.train import TrainOutcome, TuneReport, train_final, tune_and_choose
+from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard, make_cv
+from mlpilot.search.train import (
+    TrainOutcome,
+    TuneReport,
+    feature_importances,
+    train_final,
+    tune_and_choose,
+)
 
 if TYPE_CHECKING:
+    from mlpilot.evaluate.threshold import ThresholdChoice
     from mlpilot.explore import Exploration
 
 DATABASE_URL_ENV = "MLPILOT_DATABASE_URL"
+#: Rows the learning and validation curves use at most (a random sample).
+CURVE_ROWS = 5_000
 
 
 @dataclass
@@ -103,6 +119,29 @@ class Evaluation:
     model_id: int
     model_name: str
     previous_reads: int
+    result: EvaluationResult | None = None
+    details_path: Path | None = None
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    pdf: Path | None  # None when no headless browser was found
+
+
+@dataclass
+class ThresholdResult:
+    choice: ThresholdChoice
+    record: ModelRecord  # the new model version that carries the threshold
+    base: ModelRecord  # the model it wraps
+
+
+@dataclass
+class TestRows:
+    __test__ = False
+    frame: pd.DataFrame
+    previous: int  # earlier reads of the test set
+    read_id: int
 
 
 class Project:
@@ -339,17 +378,24 @@ class Project:
 
     def _read_test_set(self, purpose: str, model_id: int | None) -> tuple[pd.DataFrame, int]:
         """The one door to the test rows: records the read, warns when it is not the first."""
+        rows = self._open_test_set(purpose, model_id)
+        return rows.frame, rows.previous
+
+    def _open_test_set(self, purpose: str, model_id: int | None) -> TestRows:
         split = self.split()
         previous = len(self.test_reads())
         if previous:
             warnings.warn(TestSetReuseWarning(
                 f"test set already used {previous} time{'s' if previous > 1 else ''}: "
-                "estimates are now optimistic"), stacklevel=3)
+                "estimates are now optimistic"), stacklevel=4)
         frame = self._side(want_test=True)
         with self.state.session() as session:
-            session.add(TestSetRead(split_id=split.id, purpose=purpose, model_id=model_id,
-                                    n_rows=len(frame)))
-        return frame, previous
+            read = TestSetRead(split_id=split.id, purpose=purpose, model_id=model_id,
+                               n_rows=len(frame))
+            session.add(read)
+            session.flush()
+            read_id = read.id
+        return TestRows(frame, previous, read_id)
 
     # ------------------------------------------------------------------ exploration
     def explore(self, *, size_by: str | None = None, color_by: str | None = None,
@@ -429,6 +475,7 @@ class Project:
     def train(self, *, budget: float | None = None,
               candidates: Sequence[Candidate] | None = None,
               models: Sequence[str] | None = None, ensemble: bool | None = None,
+              target_precision: float | None = None, target_recall: float | None = None,
               on_event: Event | None = None) -> TrainResult:
         """Shortlist the zoo by cross-validation (halving), ensemble, refit, save."""
         X, y = self.training_data()
@@ -473,6 +520,9 @@ class Project:
             with self.state.session() as session:
                 session.execute(sa.update(Run).where(Run.id == run_id)
                                 .values(status=status, finished_at=utcnow()))
+        if target_precision is not None or target_recall is not None:
+            record = self.set_threshold(target_precision=target_precision,
+                                        target_recall=target_recall, record=record).record
         return TrainResult(outcome.leaderboard, record, run_id, outcome)
 
     def tune(self, *, strategy: str = "optuna", budget: float | None = None,
@@ -514,6 +564,14 @@ class Project:
                                               current.dataset_version_id, current.split_id)
         return report
 
+    def leaderboard(self, record: ModelRecord | None = None) -> pd.DataFrame:
+        """The shortlist behind a model: every candidate's CV score on its largest rung."""
+        record = record or self.latest_model()
+        run = self._run(record.run_id)
+        store = DatabaseResultStore(self.state, run.run_key, run.id,
+                                    self.layout.state_dir / "oof")
+        return store.leaderboard(get_metric(record.metric)).to_frame()
+
     def _run(self, run_id: int) -> Run:
         with self.state.session() as session:
             run = session.get(Run, run_id)
@@ -534,20 +592,105 @@ class Project:
 
     def _save_model(self, model: object, score: CandidateScore, metric: Metric, run_id: int,
                     version_id: int, split_id: int) -> ModelRecord:
-        path = self.layout.models / f"run{run_id}-{score.name}.joblib"
+        return self._store_model(model, score.name, float(score.mean or 0.0),
+                                 float(score.std or 0.0), score.oof, metric.name, run_id,
+                                 version_id, split_id)
+
+    def _store_model(self, model: object, name: str, cv_mean: float, cv_std: float,
+                     oof: np.ndarray | None, metric: str, run_id: int, version_id: int,
+                     split_id: int) -> ModelRecord:
+        path = self.layout.models / f"run{run_id}-{name}.joblib"
         write_with(path, lambda tmp: joblib.dump(model, tmp))
         import sklearn
 
         versions = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
                     "numpy": np.__version__, "pandas": pd.__version__}
         with self.state.session() as session:
-            record = ModelRecord(run_id=run_id, name=score.name, metric=metric.name,
-                                 cv_mean=float(score.mean or 0.0), cv_std=float(score.std or 0.0),
-                                 artifact_path=str(path.relative_to(self.root)),
+            record = ModelRecord(run_id=run_id, name=name, metric=metric, cv_mean=cv_mean,
+                                 cv_std=cv_std, artifact_path=str(path.relative_to(self.root)),
                                  sha256=sha256_file(path), dataset_version_id=version_id,
                                  split_id=split_id, library_versions_json=json.dumps(versions))
             session.add(record)
+            session.flush()
+        if oof is not None:  # thresholds are chosen on these, never on the test set
+            write_with(self._oof_path(record), lambda tmp: _save_array(tmp, oof))
         return record
+
+    # ------------------------------------------------------------------ decision threshold
+    def set_threshold(self, *, target_precision: float | None = None,
+                      target_recall: float | None = None,
+                      record: ModelRecord | None = None) -> ThresholdResult:
+        """Choose a binary model's decision threshold for a target precision or recall.
+
+        Chosen the book's way on the model's out-of-fold scores (never the test set), then
+        stored *with* the model: a new model version wraps it in scikit-learn's
+        ``FixedThresholdClassifier``, so every later ``predict`` honours the threshold.
+        """
+        from mlpilot.evaluate.threshold import apply_threshold, choose_threshold
+
+        record = record or self.latest_model()
+        if self.framing.task != "binary":
+            raise ConfigError(f"a decision threshold needs a binary task, not "
+                              f"{self.framing.task}", "drop --target-precision/--target-recall")
+        base = self.threshold(record)
+        if base is not None:  # re-thresholding a thresholded model: start from its base
+            record = self._model(base.base_model_id)
+        oof = self.out_of_fold(record)
+        if oof.scores is None:
+            raise ModelNotFoundError(f"model #{record.id} ({record.name}) gives no probabilities",
+                                     "train with models that have predict_proba")
+        choice = choose_threshold(oof.y_true, oof.scores, pos_label=oof.positive,
+                                  target_precision=target_precision,
+                                  target_recall=target_recall)
+        model = apply_threshold(self.load_model(record), choice.threshold,
+                                response_method="predict_proba", pos_label=oof.positive)
+        tag = f"p{choice.target_value:g}" if choice.target == "precision" else \
+            f"r{choice.target_value:g}"
+        with self._model_oof(record) as stored:
+            new = self._store_model(model, f"{record.name}@{tag}", record.cv_mean,
+                                    record.cv_std, stored, record.metric, record.run_id,
+                                    record.dataset_version_id, record.split_id)
+        with self.state.session() as session:
+            session.add(DecisionThreshold(
+                model_id=new.id, base_model_id=record.id, threshold=choice.threshold,
+                target=choice.target, target_value=choice.target_value,
+                precision=choice.precision, recall=choice.recall))
+        return ThresholdResult(choice, new, record)
+
+    def threshold(self, record: ModelRecord | None = None) -> DecisionThreshold | None:
+        """The decision threshold stored with a model, if it has one."""
+        record = record or self.latest_model()
+        with self.state.session() as session:
+            return session.get(DecisionThreshold, record.id)
+
+    def _model(self, model_id: int) -> ModelRecord:
+        with self.state.session() as session:
+            record = session.get(ModelRecord, model_id)
+        if record is None:
+            raise ModelNotFoundError(f"no model #{model_id}", "see `mlpilot status`")
+        return record
+
+    @contextlib.contextmanager
+    def _model_oof(self, record: ModelRecord) -> Iterator[np.ndarray | None]:
+        path = self._oof_path(record)
+        if not path.exists():
+            yield None
+            return
+        with path.open("rb") as f:
+            yield np.load(f)
+
+    def _oof_path(self, record: ModelRecord) -> Path:
+        return self.layout.state_dir / "oof" / f"model-{record.id}.npy"
+
+    def out_of_fold(self, record: ModelRecord | None = None) -> Predictions:
+        """The model's out-of-fold predictions on the training rows (from cross-validation)."""
+        record = record or self.latest_model()
+        with self._model_oof(record) as oof:
+            if oof is None:
+                raise ModelNotFoundError(f"model #{record.id} ({record.name}) has no stored "
+                                         "out-of-fold predictions", "re-run `mlpilot train`")
+            _, y = self.training_data()
+            return from_probabilities(y, oof, self.framing.task)
 
     def models(self) -> list[ModelRecord]:
         with self.state.session() as session:
@@ -572,15 +715,143 @@ class Project:
         return joblib.load(path)
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, record: ModelRecord | None = None) -> Evaluation:
-        """Score the final model on the locked test set (recorded; warns when repeated)."""
+    def evaluate(self, record: ModelRecord | None = None, *,
+                 confidence: float = CONFIDENCE) -> Evaluation:
+        """Score the final model on the locked test set: interval, slices, diagnostics.
+
+        The read is recorded (a second one warns); what it establishes is stored — the JSON
+        in ``reports/evaluation-<model>.json``, the per-row predictions under ``.mlpilot/`` —
+        so that the report never needs the test rows again.
+        """
         record = record or self.latest_model()
         model = self.load_model(record)
-        frame, previous = self._read_test_set("evaluate", record.id)
-        X, y = self._xy(frame)
+        rows = self._open_test_set("evaluate", record.id)
+        X, y = self._xy(rows.frame)
+        framing = self.framing
         metric = get_metric(record.metric)
-        return Evaluation(metric, metric.score(model, X, y), record.cv_mean, record.cv_std,
-                          len(X), record.id, record.name, previous)
+        p = predict(model, X, y, framing.task)
+        # Importances on held-out rows say what generalises (on training rows, what is memorised).
+        importances = feature_importances(model, X, y, metric, self.config.seed)
+        stratified = [self.config.split.stratify_on] if self.config.split.stratify_on else []
+        categorical, numeric = slice_columns(self.schema, X, importances, first=stratified)
+        _, y_train = self.training_data()
+        result = evaluate_predictions(p, X, metric, cv_mean=record.cv_mean, cv_std=record.cv_std,
+                                      categorical=categorical, numeric=numeric,
+                                      y_train=y_train, confidence=confidence,
+                                      seed=self.config.seed)
+        if importances is not None:
+            result.importances = importances
+        details = self._store_evaluation(record, rows, result, p)
+        return Evaluation(metric, result.score, record.cv_mean, record.cv_std, len(X), record.id,
+                          record.name, rows.previous, result, details)
+
+    def _store_evaluation(self, record: ModelRecord, rows: TestRows, result: EvaluationResult,
+                          p: Predictions) -> Path:
+        stem = Path(record.artifact_path).stem
+        details = self.layout.reports / f"evaluation-{stem}.json"
+        payload = {"model_id": record.id, "model": record.name, "test_read_id": rows.read_id,
+                   "classes": None if p.classes is None else [_plain(c) for c in p.classes],
+                   **result.to_dict()}
+        write_text(details, json.dumps(payload, indent=1, default=_plain))
+        if result.slices is not None:
+            write_text(self.layout.reports / f"slices-{stem}.csv",
+                       result.slices.to_csv(index=False))
+        write_parquet(self.layout.state_dir / "evaluations" / f"model-{record.id}.parquet",
+                      _parquet_safe(p.to_frame()))
+        with self.state.session() as session:
+            session.add(EvaluationRecord(
+                model_id=record.id, test_read_id=rows.read_id, metric=result.metric.name,
+                score=result.score, ci_low=_finite(result.interval.low),
+                ci_high=_finite(result.interval.high), n_rows=result.n_rows,
+                details_path=str(details.relative_to(self.root))))
+        return details
+
+    def evaluation(self, record: ModelRecord | None = None) -> dict[str, Any]:
+        """The stored result of a model's last evaluation (no test-set read)."""
+        record = record or self.latest_model()
+        with self.state.session() as session:
+            stored = session.scalar(sa.select(EvaluationRecord)
+                                    .where(EvaluationRecord.model_id == record.id)
+                                    .order_by(EvaluationRecord.id.desc()))
+        if stored is None:
+            raise ModelNotFoundError(f"model #{record.id} ({record.name}) has not been evaluated",
+                                     "run `mlpilot evaluate` first")
+        data: dict[str, Any] = json.loads((self.root / stored.details_path).read_text())
+        return data
+
+    def _importances(self, record: ModelRecord) -> pd.DataFrame | None:
+        path = self.layout.reports / f"importances-{Path(record.artifact_path).stem}.csv"
+        return pd.read_csv(path) if path.exists() else None
+
+    # ------------------------------------------------------------------ curves and report
+    def curves(self, record: ModelRecord | None = None, *, max_rows: int = CURVE_ROWS,
+               n_splits: int = 3) -> dict[str, Any]:
+        """Learning and validation curves of the final model (training rows only).
+
+        The learning curve refits the whole final model on growing subsets; the validation
+        curve sweeps its main family's key hyperparameter. Both on at most ``max_rows``
+        rows (a random sample) and 3 folds, to stay quick; written to
+        ``reports/curves-<model>.json`` for the report.
+        """
+        from sklearn.base import clone
+
+        from mlpilot.evaluate.curves import (
+            key_parameter,
+            learning_curve_table,
+            validation_curve_table,
+        )
+
+        record = record or self.latest_model()
+        X, y = self.training_data()
+        if len(X) > max_rows:
+            rows = np.sort(np.random.default_rng(self.config.seed).choice(len(X), max_rows,
+                                                                           replace=False))
+            X, y = X.iloc[rows], y.iloc[rows]
+        task, metric = self.framing.task, get_metric(record.metric)
+        cv = make_cv(task, n_splits, self.config.seed)
+        model = unwrap_threshold(self.load_model(record))
+        jobs = self.config.n_jobs
+        learning = learning_curve_table(clone(model), X, y, scoring=metric, cv=cv, n_jobs=jobs)
+        out: dict[str, Any] = {
+            "rows": len(X), "folds": n_splits, "learning": _records(learning),
+            "learning_caption": (f"{record.name} refitted on growing shares of {len(X):,} "
+                                 f"training rows, {n_splits}-fold; a gap that stays wide means "
+                                 "overfitting (more data would help), two low plateaus "
+                                 "underfitting (the book's Figure 4-15)")}
+        family, pipeline = family_pipeline(model, record.name)
+        sweep = None if family is None else key_parameter(family, task)
+        if sweep is not None and pipeline is not None:
+            param, values = sweep
+            table = validation_curve_table(clone(pipeline), X, y, param_name=param,
+                                           values=values, scoring=metric, cv=cv, n_jobs=jobs)
+            out.update(param=param.rsplit("__", 1)[-1], validation=_records(table),
+                       validation_caption=f"{family.name}'s {param.rsplit('__', 1)[-1]} swept "
+                       f"over its search range, other settings as trained")
+        stem = Path(record.artifact_path).stem
+        write_text(self.layout.reports / f"curves-{stem}.json", json.dumps(out, default=_plain))
+        return out
+
+    def report(self, record: ModelRecord | None = None, *,
+               pdf: bool | None = None) -> ReportFiles:
+        """The solution report: ``reports/report-<model>.html`` (+ ``.pdf`` with a browser).
+
+        Built from stored results only (needs ``evaluate`` first); ``pdf=None`` makes the PDF
+        when a headless browser is found, ``True`` insists (error when none is found).
+        """
+        from mlpilot.report.data import gather
+        from mlpilot.report.page import render
+        from mlpilot.report.pdf import find_browser, html_to_pdf
+
+        record = record or self.latest_model()
+        html = self.layout.reports / f"report-{Path(record.artifact_path).stem}.html"
+        write_text(html, render(gather(self, record)))
+        pdf_path = None
+        if pdf is not False:
+            if pdf and find_browser() is None:
+                raise ConfigError("no headless browser found to print the PDF",
+                                  "install chromium, or set MLPILOT_BROWSER to its path")
+            pdf_path = html_to_pdf(html, html.with_suffix(".pdf"))
+        return ReportFiles(html, pdf_path)
 
     # ------------------------------------------------------------------ summary
     def status(self) -> dict[str, Any]:
@@ -686,6 +957,24 @@ def _indicator(frame: pd.DataFrame) -> pd.DataFrame:
 def _digest(payload: dict[str, Any]) -> str:
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a path
+        np.save(f, array)
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values, for JSON."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:

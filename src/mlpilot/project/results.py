@@ -55,13 +55,20 @@ class DatabaseResultStore:
                                                  CandidateResult.status == "done"))]
         return Leaderboard(metric, scores).finalists()
 
-    def _score(self, row: CandidateResult) -> CandidateScore:
+    def leaderboard(self, metric: Metric) -> Leaderboard:
+        """Every result of this run (all rungs, failures included), as a leaderboard."""
+        with self.state.session() as session:
+            scores = [self._score(row, with_oof=False) for row in session.scalars(
+                sa.select(CandidateResult).where(CandidateResult.run_key == self.run_key))]
+        return Leaderboard(metric, scores)
+
+    def _score(self, row: CandidateResult, with_oof: bool = True) -> CandidateScore:
         """A stored row as a result, with its OOF predictions when they were saved."""
         name, _, rows = row.name.partition("@")
         score = CandidateScore(name, row.family, row.status, row.fold_scores, row.fit_time,
                                row.score_time, row.error, n_rows=int(rows) if rows else None)
         path = self._oof_path(row.name)
-        if path.exists():
+        if with_oof and path.exists():
             score.oof = np.load(path, allow_pickle=False)
         return score
 

@@ -130,6 +130,36 @@ class ModelRecord(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
+class EvaluationRecord(Base):
+    """One look at the test set by a model: the score, its interval, where the details are."""
+
+    __tablename__ = "evaluations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("models.id"))
+    test_read_id: Mapped[int] = mapped_column(sa.ForeignKey("test_set_reads.id"))
+    metric: Mapped[str] = mapped_column(sa.String(32))
+    score: Mapped[float]
+    ci_low: Mapped[float | None]
+    ci_high: Mapped[float | None]
+    n_rows: Mapped[int]
+    details_path: Mapped[str] = mapped_column(sa.Text)  # the JSON with slices and diagnostics
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class DecisionThreshold(Base):
+    """A binary model's decision threshold, chosen on out-of-fold scores for a target."""
+
+    __tablename__ = "decision_thresholds"
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("models.id"), primary_key=True)
+    base_model_id: Mapped[int] = mapped_column(sa.ForeignKey("models.id"))
+    threshold: Mapped[float]
+    target: Mapped[str] = mapped_column(sa.String(16))  # "precision" | "recall"
+    target_value: Mapped[float]
+    precision: Mapped[float]
+    recall: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
 class StateStore:
     """Opens the database, creates missing tables, hands out transactional sessions."""
 

@@ -1,0 +1,50 @@
+"""Looking inside a saved model: the threshold wrapper, the ensemble members, the family.
+
+Why: the final model may be a pipeline, a weighted ensemble of pipelines, and either inside
+scikit-learn's ``FixedThresholdClassifier``; the report and the curves need the parts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpilot.models.zoo import Candidate, all_candidates
+
+
+def unwrap_threshold(model: Any) -> Any:
+    """The model inside a ``FixedThresholdClassifier(FrozenEstimator(model))``, else itself."""
+    inner = model
+    while not hasattr(inner, "estimators") and hasattr(inner, "estimator") \
+            and not hasattr(inner, "steps"):
+        inner = inner.estimator
+    return inner
+
+
+def ensemble_weights(model: Any) -> dict[str, float]:
+    """Member name → weight of a weighted ensemble; {} for a single model."""
+    inner = unwrap_threshold(model)
+    members = getattr(inner, "estimators", None)
+    if not members:
+        return {}
+    names = [name for name, _ in members]
+    weights = getattr(inner, "weights", None)
+    if weights is None:
+        weights = [1.0 / len(names)] * len(names)
+    return {n: float(w) for n, w in zip(names, weights, strict=False)}
+
+
+def family_pipeline(model: Any, name: str) -> tuple[Candidate | None, Any]:
+    """The zoo candidate behind a model, and its fitted pipeline (an ensemble's heaviest member).
+
+    Names are the zoo's (``lightgbm``), maybe tuned (``lightgbm_tuned``) or thresholded
+    (``lightgbm@p0.9``).
+    """
+    inner = unwrap_threshold(model)
+    weights = ensemble_weights(inner)
+    pipeline = inner
+    if weights:
+        name = max(weights, key=lambda n: weights[n])
+        pipeline = dict(inner.estimators)[name]
+    base = name.split("@")[0].removesuffix("_tuned")
+    candidate = next((c for c in all_candidates() if c.name == base), None)
+    return candidate, pipeline
