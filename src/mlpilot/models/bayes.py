@@ -22,5 +22,5 @@ def build_naive_bayes(task: str, seed: int) -> BaseEstimator:
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("naive_bayes", "bayes", 5, build_naive_bayes, tasks=CLASSIFICATION,
               space={"var_smoothing": Float(1e-12, 1e-3, log=True)},
-              summary="Gaussian naive Bayes"),
+              key_param="var_smoothing", summary="Gaussian naive Bayes"),
 )

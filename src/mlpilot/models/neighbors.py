@@ -28,6 +28,6 @@ CANDIDATES: tuple[Candidate, ...] = (
               space={"n_neighbors": Int(1, 50, log=True),
                      "weights": Categorical(("uniform", "distance")),
                      "p": Categorical((1, 2))},
-              row_limit=200_000, feature_limit=200,
+              row_limit=200_000, feature_limit=200, key_param="n_neighbors",
               summary="k-nearest neighbours"),
 )

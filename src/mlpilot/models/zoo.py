@@ -49,6 +49,10 @@ class Candidate:
     feature_limit: int | None = None  # ... or above this many features (after preparation)
     requires: str | None = None  # optional library the family needs ("lightgbm")
     summary: str = ""  # one line for listings and reports
+    #: The hyperparameter a validation curve sweeps (the one the book tunes for the family):
+    #: a key of ``space_for(task)``, or its last ``__`` part when the key differs by task
+    #: (``C`` is ``regressor__C`` on an SVR learning a scaled target). None: nothing to sweep.
+    key_param: str | None = None
 
     def param_prefix(self, task: str) -> str:
         """Prefix that puts ``space`` names on the built model (``estimator__`` for wrappers).

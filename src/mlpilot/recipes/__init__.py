@@ -11,6 +11,7 @@ from mlpilot.recipes import (
     ch02_housing_forest,
     ch02_housing_pipeline,
     ch02_housing_split,
+    ch02_housing_test_ci,
     ch07_ensembles,
 )
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
@@ -18,7 +19,7 @@ from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE, ch02_housing_pipeline.RECIPE,
-              ch02_housing_forest.RECIPE, ch07_ensembles.RECIPE)
+              ch02_housing_forest.RECIPE, ch02_housing_test_ci.RECIPE, ch07_ensembles.RECIPE)
 }
 
 
