@@ -57,6 +57,8 @@ def _slice_table(slices: Any, m: Metric) -> Table:
     from mlpilot.evaluate.slices import worst_slices
 
     shown = worst_slices(slices, SLICES_SHOWN)
+    if shown.empty:
+        return Table(title="Slices: none has enough test rows to be scored")
     flagged = int(slices["worse"].fillna(False).astype(bool).sum())
     table = Table(title=f"Slices, worst first ({flagged} significantly worse than the whole)")
     for column in ("feature", "slice", "rows", m.label, "95 % interval", ""):

@@ -30,6 +30,10 @@ COMPANION_METRICS: dict[str, tuple[str, ...]] = {
 #: Slice by category columns with at most this many values, and by this many numbers.
 MAX_SLICE_LEVELS = 50
 N_NUMERIC_SLICES = 3
+#: Quantile buckets per numeric column (the book's income categories are 5), and the rows a
+#: slice needs to be scored.
+N_BUCKETS = 5
+MIN_SLICE_ROWS = 30
 #: Bootstrap resamples for the companion metrics (the headline metric gets the full count).
 COMPANION_RESAMPLES = 300
 
@@ -84,7 +88,10 @@ def evaluate_predictions(
     result.metrics = companion_metrics(p, metric, confidence, seed)
     result.warnings = validation_gap_warnings(metric, headline, interval, cv_mean, cv_std)
     if p.task != "multilabel" and (categorical or numeric):
+        # Fewer buckets on small test sets, so that each still has enough rows to be scored.
+        buckets = max(2, min(N_BUCKETS, len(p) // MIN_SLICE_ROWS))
         result.slices = slice_metrics(X, p, metric, categorical=categorical, numeric=numeric,
+                                      n_buckets=buckets, min_rows=MIN_SLICE_ROWS,
                                       confidence=confidence, seed=seed)
     result.diagnostics = diagnostics(p, X, metric, y_train)
     return result
