@@ -92,13 +92,14 @@ TEMPLATE = r"""
 <h2 id="mlx-slices">Slices: where the model does worse</h2>
 <p>{{ slices_text }}</p>
 {{ figure("slices") }}
+<details><summary>Every slice as a table</summary>
 <div class="scroll"><table><tr><th>Feature</th><th>Slice</th><th class="n">Rows</th>
 <th class="n">{{ metric_label }}</th><th class="n">95 % interval</th><th></th></tr>
 {% for r in slice_rows %}<tr><td>{{ r[0] }}</td><td>{{ r[1] }}</td><td class="n">{{ r[2] }}</td>
 <td class="n">{{ r[3] }}</td><td class="n">{{ r[4] }}</td>
 <td>{% if r[5] %}<span class="bad">significantly worse</span>{% endif %}</td></tr>
 {% endfor %}
-</table></div>
+</table></div></details>
 {% endif %}
 
 {% if has_importances %}
