@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 demo: install
-	$(BIN)/mlpilot demo
+	$(BIN)/mlpilot demo --project build/demo
 
 test: install lint
 	$(BIN)/python -m pytest -q

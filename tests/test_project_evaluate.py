@@ -19,7 +19,7 @@ from mlpilot.evaluate.evaluation import validation_gap_warnings
 from mlpilot.evaluate.intervals import Interval
 from mlpilot.evaluate.metrics import get_metric
 from mlpilot.evaluate.predictions import Predictions
-from mlpilot.recipes.ch02_housing_split import INCOME_BINS
+from mlpilot.recipes.ch02_housing_split import BOOK_SPLIT
 from mlpilot.report.pdf import find_browser
 
 runner = CliRunner()
@@ -30,8 +30,7 @@ def housing_project(tmp_path_factory: pytest.TempPathFactory, data_home: Path) -
     """The book's split of housing, a quick model, evaluated once."""
     housing = pd.read_csv(data_home / "housing" / "housing.csv")
     root = tmp_path_factory.mktemp("housing") / "p"
-    project = Project.init(root, housing, "median_house_value", split="stratified",
-                           stratify_on="median_income", bins=INCOME_BINS, seed=42)
+    project = Project.init(root, housing, "median_house_value", **BOOK_SPLIT)
     project.prepare()
     project.train(models=["ridge", "lightgbm"], budget=60, ensemble=False)
     return project

@@ -346,6 +346,11 @@ def demo(
         _print_training(result, proj)
         ev = proj.evaluate()
         print_evaluation(ev)
+        if project is not None:
+            with console.status("writing the solution report…"):
+                files = proj.report()
+            console.print(f"[bold]report[/] {files.html}"
+                          + (f" and {files.pdf}" if files.pdf else ""))
         console.rule("summary")
         summary = demo_summary(proj, result, ev)
         if project is None:

@@ -34,10 +34,12 @@ def run_recipe(name: Annotated[str, typer.Argument(help="recipe name")]) -> None
     with console.status(f"running {recipe.name}…"):
         result = recipe.run()
     table = Table(title=f"{recipe.name} — {recipe.title}")
-    for col in ("quantity", "book", "mlpilot", ""):
-        table.add_column(col, justify="right" if col in ("book", "mlpilot") else "left")
+    # "bound": checks that hold on any data (precision ≥ 0.90 ...) show their bound there.
+    for col in ("quantity", "book / bound", "mlpilot", ""):
+        table.add_column(col, justify="left" if col in ("quantity", "") else "right")
     for c in result.comparisons:
         table.add_row(c.quantity, c.fmt.format(c.book), c.fmt.format(c.ours),
+                      f"[dim]reference ({c.reference})[/]" if c.reference else
                       "[green]✓ better[/]" if c.better else
                       "[green]✓[/]" if c.ok else "[red]✗ differs[/]")
     console.print(table)

@@ -24,7 +24,7 @@ from mlpilot.data.catalog import load_dataset
 from mlpilot.evaluate.metrics import get_metric
 from mlpilot.models.zoo import Candidate
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
-from mlpilot.recipes.ch02_housing_split import INCOME_BINS
+from mlpilot.recipes.ch02_housing_split import BOOK_SPLIT
 from mlpilot.search.shortlist import make_cv
 from mlpilot.search.tune import tune
 
@@ -80,9 +80,7 @@ def _run() -> RecipeResult:
     with tempfile.TemporaryDirectory(prefix="mlpilot-recipe-") as tmp:
         # The same project as ch02-housing-pipeline: the book's stratified split, and
         # mlpilot's automatic preprocessing (prepare.py) in place of the book's hand-written one.
-        project = Project.init(f"{tmp}/housing", housing, "median_house_value",
-                               split="stratified", stratify_on="median_income",
-                               bins=INCOME_BINS, seed=42)
+        project = Project.init(f"{tmp}/housing", housing, "median_house_value", **BOOK_SPLIT)
         project.prepare()
         X, y = project.training_data()
         preprocessing, dropped = _book_preprocessing(project)

@@ -13,7 +13,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from mlpilot.data.catalog import load_dataset
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
-from mlpilot.recipes.ch02_housing_split import INCOME_BINS
+from mlpilot.recipes.ch02_housing_split import BOOK_SPLIT
 
 
 def run() -> RecipeResult:
@@ -21,9 +21,7 @@ def run() -> RecipeResult:
 
     housing = load_dataset("housing")
     with tempfile.TemporaryDirectory(prefix="mlpilot-recipe-") as tmp:
-        project = Project.init(f"{tmp}/housing", housing, "median_house_value",
-                               split="stratified", stratify_on="median_income",
-                               bins=INCOME_BINS, seed=42)
+        project = Project.init(f"{tmp}/housing", housing, "median_house_value", **BOOK_SPLIT)
         plan = project.prepare().plan
         assert plan is not None
         preprocessing = project.preprocessor("scaled")

@@ -16,6 +16,9 @@ BOOK_OVERALL_PROPORTIONS = [3.98, 31.88, 35.06, 17.63, 11.44]  # % of all distri
 # quote 3.98, which is the overall share (the two differ by one district in 4,128).
 BOOK_TEST_PROPORTIONS = [4.00, 31.88, 35.05, 17.64, 11.43]
 BOOK_RANDOM_MAX_ERROR = 6.45  # % relative error of a purely random split's proportions
+#: The book's test set: 20 %, stratified on five income categories, seed 42.
+BOOK_SPLIT = {"split": "stratified", "stratify_on": "median_income", "bins": INCOME_BINS,
+              "seed": 42}
 
 
 def run() -> RecipeResult:
@@ -25,9 +28,7 @@ def run() -> RecipeResult:
     income_cat = pd.cut(housing["median_income"], bins=INCOME_BINS, labels=False)
     overall = income_cat.value_counts(normalize=True).sort_index().to_numpy()
     with tempfile.TemporaryDirectory(prefix="mlpilot-recipe-") as tmp:
-        stratified = Project.init(f"{tmp}/strat", housing, "median_house_value",
-                                  split="stratified", stratify_on="median_income",
-                                  bins=INCOME_BINS, seed=42)
+        stratified = Project.init(f"{tmp}/strat", housing, "median_house_value", **BOOK_SPLIT)
         random = Project.init(f"{tmp}/random", housing, "median_house_value", split="random",
                               seed=42)
         strat_split = stratified.split()

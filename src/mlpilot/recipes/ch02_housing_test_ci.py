@@ -36,7 +36,7 @@ from mlpilot.recipes.ch02_housing_forest import (
     BOOK_TEST_RMSE,
     _book_preprocessing,
 )
-from mlpilot.recipes.ch02_housing_split import INCOME_BINS
+from mlpilot.recipes.ch02_housing_split import BOOK_SPLIT
 
 NAME = "ch02-housing-test-ci"
 N_CLUSTERS = "columns__geo__clustersimilarity__n_clusters"
@@ -92,9 +92,7 @@ def _final_predictions() -> tuple[pd.DataFrame, Predictions]:
 
     housing = load_dataset("housing")
     with tempfile.TemporaryDirectory(prefix="mlpilot-recipe-") as tmp:
-        project = Project.init(f"{tmp}/housing", housing, "median_house_value",
-                               split="stratified", stratify_on="median_income",
-                               bins=INCOME_BINS, seed=42)
+        project = Project.init(f"{tmp}/housing", housing, "median_house_value", **BOOK_SPLIT)
         project.prepare()
         X, y = project.training_data()
         preprocessing, _ = _book_preprocessing(project)
