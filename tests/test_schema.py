@@ -61,3 +61,20 @@ def test_schema_round_trips_through_json() -> None:
     again = Schema.from_dict(schema.to_dict())
     assert again.columns == schema.columns
     assert again.geo_pairs == schema.geo_pairs == [("lat", "lon")]
+
+
+def test_declared_and_camel_case_ids_never_become_features() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from mlpilot.data.schema import ColumnKind, infer_schema
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"PassengerId": rng.permutation(np.arange(1, 201))[:150],
+                          "row": rng.permutation(np.arange(150)) * 7,
+                          "x": rng.normal(size=150), "y": rng.normal(size=150)})
+    schema = infer_schema(frame, "y", ids=["row"])
+    assert schema.kind("PassengerId") == ColumnKind.ID  # camelCase name, non-consecutive
+    assert schema.kind("row") == ColumnKind.ID  # declared
+    assert "declared" in schema.columns["row"].reason
+    assert schema.kind("x") == ColumnKind.NUMERIC

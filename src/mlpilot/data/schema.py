@@ -31,6 +31,7 @@ class ColumnKind(StrEnum):
 #: Kinds a model can use as numbers once imputed (geo columns stay numeric too).
 NUMERIC_KINDS = (ColumnKind.NUMERIC, ColumnKind.LATITUDE, ColumnKind.LONGITUDE)
 
+_CAMEL_ID = re.compile(r"[a-z](Id|ID)$")  # PassengerId, customerID
 _ID_NAME = re.compile(
     r"(^id$|_id$|^id_|(?<![a-z])id(?![a-z])|uuid|guid|^key$|_key$|identifier)", re.I)
 _LAT_NAME = re.compile(r"^(lat|latitude)$|(^|_)lat(itude)?($|_)", re.I)
@@ -88,13 +89,22 @@ class Schema:
         return cls(columns=cols, geo_pairs=pairs, n_rows=int(data.get("n_rows", 0)))
 
 
-def infer_schema(frame: pd.DataFrame, target: str | Iterable[str] | None = None) -> Schema:
-    """Infer each column's kind; the target(s) are described but never called IDs."""
+def infer_schema(frame: pd.DataFrame, target: str | Iterable[str] | None = None,
+                 ids: Iterable[str | None] = ()) -> Schema:
+    """Infer each column's kind; the target(s) are described but never called IDs.
+
+    ``ids``: columns the user declared as row identifiers (``data.id_column``): always IDs,
+    so they key rows but never become features.
+    """
     targets = {target} if isinstance(target, str) else set(target or ())
+    declared = {c for c in ids if c is not None}
     columns: dict[str, ColumnSchema] = {}
     for name in frame.columns:
         col = frame[name]
-        kind, reason = _infer_kind(str(name), col, len(frame), is_target=name in targets)
+        if name in declared and name not in targets:
+            kind, reason = ColumnKind.ID, "declared as the id column (data.id_column)"
+        else:
+            kind, reason = _infer_kind(str(name), col, len(frame), is_target=name in targets)
         columns[str(name)] = ColumnSchema(
             name=str(name),
             kind=kind,
@@ -163,7 +173,7 @@ def _numeric_kind(
     )
     all_unique = len(non_null) >= 20 and n_unique == len(non_null) == n_rows
     if integral and all_unique:
-        if _ID_NAME.search(name):
+        if _ID_NAME.search(name) or _CAMEL_ID.search(name):
             return ColumnKind.ID, "named like an identifier, one distinct integer per row"
         steps = np.diff(np.sort(non_null.to_numpy()))
         if len(steps) and np.all(steps == 1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from mlpilot.data.schema import NUMERIC_KINDS, ColumnKind, Schema
 from mlpilot.evaluate.intervals import CONFIDENCE, Interval, metric_interval
 from mlpilot.evaluate.metrics import METRICS, Metric
 from mlpilot.evaluate.predictions import Predictions, score
+
+if TYPE_CHECKING:
+    from mlpilot.evaluate.threshold import ThresholdChoice
 
 #: Metrics shown beside the project's own, per task (each with its interval).
 COMPANION_METRICS: dict[str, tuple[str, ...]] = {
@@ -30,6 +33,8 @@ COMPANION_METRICS: dict[str, tuple[str, ...]] = {
 #: Slice by category columns with at most this many values, and by this many numbers.
 MAX_SLICE_LEVELS = 50
 N_NUMERIC_SLICES = 3
+#: Numeric columns with at most this many values are sliced by value, like categories.
+FEW_VALUES = 8
 #: Quantile buckets per numeric column (the book's income categories are 5), and the rows a
 #: slice needs to be scored.
 N_BUCKETS = 5
@@ -76,6 +81,7 @@ def evaluate_predictions(
     categorical: Sequence[str] = (),
     numeric: Sequence[str] = (),
     y_train: Any = None,
+    threshold: ThresholdChoice | None = None,
     confidence: float = CONFIDENCE,
     seed: int = 0,
 ) -> EvaluationResult:
@@ -93,7 +99,7 @@ def evaluate_predictions(
         result.slices = slice_metrics(X, p, metric, categorical=categorical, numeric=numeric,
                                       n_buckets=buckets, min_rows=MIN_SLICE_ROWS,
                                       confidence=confidence, seed=seed)
-    result.diagnostics = diagnostics(p, X, metric, y_train)
+    result.diagnostics = diagnostics(p, X, metric, y_train, threshold)
     return result
 
 
@@ -107,10 +113,14 @@ def slice_columns(schema: Schema, X: pd.DataFrame, importances: pd.DataFrame | N
     slices housing by its income categories).
     """
     present = [c for c in X.columns if c in schema.columns]
+    # A number with a handful of values (a class 1/2/3, a count of children) reads better
+    # sliced by value than in quantile buckets.
+    few_values = [c for c in present if schema.kind(c) in NUMERIC_KINDS
+                  and X[c].nunique() <= FEW_VALUES]
     categorical = [c for c in present
-                   if schema.kind(c) in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
-                   and X[c].nunique() <= max_levels]
-    numeric = [c for c in present if schema.kind(c) in NUMERIC_KINDS]
+                   if (schema.kind(c) in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+                       and X[c].nunique() <= max_levels) or c in few_values]
+    numeric = [c for c in present if schema.kind(c) in NUMERIC_KINDS and c not in few_values]
     if importances is not None and "feature" in importances:
         rank = {f: i for i, f in enumerate(importances["feature"])}
         numeric.sort(key=lambda c: rank.get(c, len(rank)))
@@ -162,15 +172,23 @@ def validation_gap_warnings(metric: Metric, test: float, interval: Interval,
     return []
 
 
-def diagnostics(p: Predictions, X: pd.DataFrame, metric: Metric, y_train: Any) -> dict[str, Any]:
-    """The task's diagnostic bundle (JSON-ready): residuals for regression, chapter 3 else."""
+def diagnostics(p: Predictions, X: pd.DataFrame, metric: Metric, y_train: Any,
+                threshold: ThresholdChoice | None = None) -> dict[str, Any]:
+    """The task's diagnostic bundle (JSON-ready): residuals for regression, chapter 3 else.
+
+    A stored decision threshold (chosen out-of-fold) is measured again on these rows: does
+    its precision or recall target hold on new data?
+    """
     if p.task == "regression":
         from mlpilot.evaluate.regression import regression_summary
 
         return regression_summary(X, p)
     from mlpilot.evaluate.classification import classification_summary
+    from mlpilot.evaluate.threshold import measure_threshold
 
-    return classification_summary(p, y_train=y_train, metric=metric)
+    if threshold is not None and p.scores is not None:
+        threshold = measure_threshold(threshold, p.y_true, p.scores, pos_label=p.positive)
+    return classification_summary(p, y_train=y_train, metric=metric, threshold=threshold)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -12,10 +12,15 @@ from mlpilot.models.zoo import Candidate, all_candidates
 
 
 def unwrap_threshold(model: Any) -> Any:
-    """The model inside a ``FixedThresholdClassifier(FrozenEstimator(model))``, else itself."""
+    """The model inside a ``FixedThresholdClassifier(FrozenEstimator(model))``, else itself.
+
+    By type, not by attribute: ``FrozenEstimator`` forwards attribute lookups to the model.
+    """
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
     inner = model
-    while not hasattr(inner, "estimators") and hasattr(inner, "estimator") \
-            and not hasattr(inner, "steps"):
+    while isinstance(inner, FixedThresholdClassifier | FrozenEstimator):
         inner = inner.estimator
     return inner
 

@@ -33,6 +33,7 @@ from mlpilot.data.versions import content_hash
 from mlpilot.errors import (
     ArtifactIntegrityError,
     ConfigError,
+    DataQualityWarning,
     ModelNotFoundError,
     ProjectError,
     SplitError,
@@ -314,7 +315,9 @@ class Project:
             raise SplitError(f"id column {self.config.data.id_column!r} has duplicate values",
                              "choose a column unique per row")
         train_rows = frame.loc[~result.is_test].reset_index(drop=True)
-        schema_json = json.dumps(infer_schema(train_rows, self.targets).to_dict(), indent=2)
+        schema_json = json.dumps(infer_schema(train_rows, self.targets,
+                                              ids=[self.config.data.id_column]).to_dict(),
+                                 indent=2)
         write_text(self.layout.schema, schema_json)
         with self.state.session() as session:
             split = Split(dataset_version_id=version.id, strategy=result.strategy,
@@ -663,6 +666,15 @@ class Project:
         with self.state.session() as session:
             return session.get(DecisionThreshold, record.id)
 
+    def _threshold_choice(self, record: ModelRecord) -> ThresholdChoice | None:
+        from mlpilot.evaluate.threshold import ThresholdChoice
+
+        stored = self.threshold(record)
+        if stored is None:
+            return None
+        return ThresholdChoice(stored.threshold, stored.precision, stored.recall, stored.target,
+                               stored.target_value, True, self.split().n_train)
+
     def _model(self, model_id: int) -> ModelRecord:
         with self.state.session() as session:
             record = session.get(ModelRecord, model_id)
@@ -731,14 +743,16 @@ class Project:
         metric = get_metric(record.metric)
         p = predict(model, X, y, framing.task)
         # Importances on held-out rows say what generalises (on training rows, what is memorised).
-        importances = feature_importances(model, X, y, metric, self.config.seed)
+        with warnings.catch_warnings():  # predict() above already said what was unseen
+            warnings.simplefilter("ignore", DataQualityWarning)
+            importances = feature_importances(model, X, y, metric, self.config.seed)
         stratified = [self.config.split.stratify_on] if self.config.split.stratify_on else []
         categorical, numeric = slice_columns(self.schema, X, importances, first=stratified)
         _, y_train = self.training_data()
         result = evaluate_predictions(p, X, metric, cv_mean=record.cv_mean, cv_std=record.cv_std,
                                       categorical=categorical, numeric=numeric,
-                                      y_train=y_train, confidence=confidence,
-                                      seed=self.config.seed)
+                                      y_train=y_train, threshold=self._threshold_choice(record),
+                                      confidence=confidence, seed=self.config.seed)
         if importances is not None:
             result.importances = importances
         details = self._store_evaluation(record, rows, result, p)
@@ -793,6 +807,22 @@ class Project:
         rows (a random sample) and 3 folds, to stay quick; written to
         ``reports/curves-<model>.json`` for the report.
         """
+        record = record or self.latest_model()
+        X, y = self.training_data()
+        if len(X) > max_rows:
+            rows = np.sort(np.random.default_rng(self.config.seed).choice(len(X), max_rows,
+                                                                           replace=False))
+            X, y = X.iloc[rows], y.iloc[rows]
+        metric = get_metric(record.metric)
+        cv = make_cv(self.framing.task, n_splits, self.config.seed)
+        model = unwrap_threshold(self.load_model(record))
+        jobs = self.config.n_jobs
+        with warnings.catch_warnings():  # unseen categories in folds: expected, not news
+            warnings.simplefilter("ignore", DataQualityWarning)
+            return self._curves(record, model, X, y, metric, cv, jobs)
+
+    def _curves(self, record: ModelRecord, model: Any, X: pd.DataFrame, y: Any, metric: Metric,
+                cv: Any, jobs: int) -> dict[str, Any]:
         from sklearn.base import clone
 
         from mlpilot.evaluate.curves import (
@@ -801,22 +831,13 @@ class Project:
             validation_curve_table,
         )
 
-        record = record or self.latest_model()
-        X, y = self.training_data()
-        if len(X) > max_rows:
-            rows = np.sort(np.random.default_rng(self.config.seed).choice(len(X), max_rows,
-                                                                           replace=False))
-            X, y = X.iloc[rows], y.iloc[rows]
-        task, metric = self.framing.task, get_metric(record.metric)
-        cv = make_cv(task, n_splits, self.config.seed)
-        model = unwrap_threshold(self.load_model(record))
-        jobs = self.config.n_jobs
+        task = self.framing.task
         learning = learning_curve_table(clone(model), X, y, scoring=metric, cv=cv, n_jobs=jobs)
         out: dict[str, Any] = {
-            "rows": len(X), "folds": n_splits, "learning": _records(learning),
+            "rows": len(X), "folds": cv.get_n_splits(), "learning": _records(learning),
             "learning_caption": (f"{record.name} refitted on growing shares of {len(X):,} "
-                                 f"training rows, {n_splits}-fold; a gap that stays wide means "
-                                 "overfitting (more data would help), two low plateaus "
+                                 f"training rows, {cv.get_n_splits()}-fold; a gap that stays "
+                                 "wide means overfitting (more data would help), two low plateaus "
                                  "underfitting (the book's Figure 4-15)")}
         family, pipeline = family_pipeline(model, record.name)
         sweep = None if family is None else key_parameter(family, task)

@@ -12,6 +12,7 @@ from mlpilot.recipes import (
     ch02_housing_pipeline,
     ch02_housing_split,
     ch02_housing_test_ci,
+    ch03_classification,
     ch07_ensembles,
 )
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
@@ -19,7 +20,8 @@ from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE, ch02_housing_pipeline.RECIPE,
-              ch02_housing_forest.RECIPE, ch02_housing_test_ci.RECIPE, ch07_ensembles.RECIPE)
+              ch02_housing_forest.RECIPE, ch02_housing_test_ci.RECIPE,
+              ch03_classification.RECIPE, ch07_ensembles.RECIPE)
 }
 
 

@@ -74,7 +74,7 @@ def gather(project: Project, record: ModelRecord | None = None) -> ReportData:
                "versions": json.loads(record.library_versions_json or "{}"),
                "folds": project.config.cv_folds, "seed": project.config.seed},
         evaluation=evaluation,
-        leaderboard=project.leaderboard(record),
+        leaderboard=_with_final(project.leaderboard(record), record),
         pipeline_html=estimator_html_repr(model),
         ensemble=ensemble_weights(model),
         importances=(pd.DataFrame(evaluation["importances"]) if evaluation.get("importances")
@@ -88,3 +88,17 @@ def gather(project: Project, record: ModelRecord | None = None) -> ReportData:
         explore_report="explore.html" if (reports / "explore.html").exists() else None,
         features=list(X.columns),
     )
+
+
+def _with_final(board: pd.DataFrame, record: ModelRecord) -> pd.DataFrame:
+    """The shortlist plus the final model's own row when it is not one of them (an ensemble,
+    a tuned model), so the leaderboard shows what was finally chosen."""
+    base = record.name.split("@")[0]
+    if not board.empty and base in set(board["model"]):
+        return board
+    m = record.metric
+    rows = board["rows"].max() if not board.empty else None
+    final = pd.DataFrame([{"model": base, "family": "final", "status": "done", "rows": rows,
+                           f"cv_{m}_mean": record.cv_mean, f"cv_{m}_std": record.cv_std,
+                           "fit_time_s": None, "predict_time_s": None}])
+    return pd.concat([final, board], ignore_index=True) if not board.empty else final

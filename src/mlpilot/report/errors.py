@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import markupsafe
 import pandas as pd
 
 from mlpilot.report.data import ReportData
@@ -30,7 +31,7 @@ def section(d: ReportData, add: AddFigure) -> Section:
 def _table(records: list[dict[str, Any]], title: str) -> dict[str, Any]:
     frame = pd.DataFrame(records)
     html = frame.to_html(index=False, border=0, na_rep="—", float_format=_number)
-    return {"title": title, "html": html}
+    return {"title": title, "html": markupsafe.Markup(html)}  # pandas escapes the cells
 
 
 def _number(x: float) -> str:
@@ -112,16 +113,27 @@ def _classification_text(d: ReportData, diag: dict[str, Any]) -> list[str]:
     text = []
     dummy = diag.get("dummy") or {}
     metric = d.metric
-    if metric.name in dummy:
+    if dummy.get(metric.name) is not None:
         text.append(f"A dummy classifier that always predicts the most frequent training class "
                     f"scores {metric.format(dummy[metric.name])} ({metric.label}) on the same "
                     f"test rows, against {metric.format(d.evaluation['score'])}.")
-    confused = diag.get("most_confused")
-    if confused:
-        text.append(f"The most frequent mistake: {humanize(str(confused['true']))} predicted as "
-                    f"{humanize(str(confused['predicted']))} ({confused['count']:,} rows).")
-    binary = diag.get("binary") or {}
-    if "precision" in binary and "recall" in binary:
-        text.append(f"At the decision threshold in use, precision is {binary['precision']:.1%} "
-                    f"and recall {binary['recall']:.1%} on the test rows.")
+    confused = (diag.get("confusion") or {}).get("most_confused") or []
+    if confused and d.task == "multiclass":
+        top = confused[0]
+        text.append(f"The most frequent mistake: {humanize(str(top['true']))} predicted as "
+                    f"{humanize(str(top['predicted']))} ({top['count']:,} rows, "
+                    f"{pct(top['share_of_true'])} of the true {humanize(str(top['true']))}, "
+                    f"{pct(top['share_of_errors'])} of its errors).")
+    threshold = diag.get("threshold")
+    if threshold:
+        held = "holds" if threshold.get("achieved") else "does not hold"
+        text.append(f"On the test rows the threshold {threshold['threshold']:.4g} gives "
+                    f"precision {threshold['precision']:.1%} and recall "
+                    f"{threshold['recall']:.1%}: the {threshold['target']} target of "
+                    f"{threshold['target_value']:.0%} {held} on new data.")
+    else:
+        metrics = diag.get("metrics") or {}
+        if d.task == "binary" and "f1" in metrics:
+            text.append(f"At the default threshold (probability 0.5), F1 is "
+                        f"{metrics['f1']:.3f} on the test rows.")
     return text

@@ -110,7 +110,9 @@ TEMPLATE = r"""
 
 <h2 id="mlx-errors">Errors</h2>
 {% for p in error_text %}<p>{{ p }}</p>{% endfor %}
-<div class="grid2">{% for name in error_figures %}{{ figure(name) }}{% endfor %}</div>
+{% for name in error_figures if name in wide %}{{ figure(name) }}{% endfor %}
+<div class="grid2">{% for name in error_figures if name not in wide %}{{ figure(name) }}
+{% endfor %}</div>
 {% for t in error_tables %}<h3>{{ t.title }}</h3><div class="scroll">{{ t.html }}</div>{% endfor %}
 
 {% if curve_figures %}
@@ -142,6 +144,10 @@ CAPTIONS: dict[str, tuple[str, str]] = {
                     "column is shuffled, measured on the test rows during the evaluation (what "
                     "generalises, not what was memorised), mean ± std over 3 repeats."),
 }
+
+
+#: Figures shown at full width (several panels side by side).
+WIDE_FIGURES = ("confusion",)
 
 
 def _png(data: bytes) -> str:
@@ -237,6 +243,7 @@ def context(d: ReportData) -> dict[str, Any]:
         "has_importances": has_importances,
         "features_text": findings.strongest_features(d) or "",
         "error_text": error_text, "error_figures": error_figures, "error_tables": error_tables,
+        "wide": WIDE_FIGURES,
         "curve_figures": curve_figures, "limitations": findings.limitations(d),
         "versions": ", ".join(f"{k} {v}" for k, v in d.model["versions"].items()),
         "seed": d.model["seed"],
