@@ -33,6 +33,7 @@ from sklearn.metrics import (
 
 from mlpilot.evaluate.metrics import METRICS, Metric, get_metric
 from mlpilot.evaluate.predictions import Predictions, score
+from mlpilot.evaluate.threshold import ThresholdChoice
 
 #: Points kept per stored curve: enough to draw it, small enough to store in JSON.
 MAX_CURVE_POINTS = 500
@@ -365,7 +366,8 @@ def _calibration_dict(p: Predictions, n_bins: int) -> dict[str, Any] | None:
 
 
 def classification_summary(p: Predictions, *, y_train: Any = None,
-                           metric: Metric | str | None = None, threshold: Any = None,
+                           metric: Metric | str | None = None,
+                           threshold: ThresholdChoice | None = None,
                            n_bins: int = 10) -> dict[str, Any]:
     """Everything the report shows about a classifier, as plain JSON.
 

@@ -119,21 +119,25 @@ def confusion_figure(summary: dict[str, Any]) -> bytes:
     """Counts, row-normalised % and errors-only % side by side (the book's Fig 3-9 and 3-10).
 
     Why three: counts show where the rows are; row-normalised shows each class's recall and
-    where it leaks; errors-only (correct cells weigh zero) shows which mistakes dominate.
+    where it leaks; errors-only (correct cells weigh zero) shows which mistakes dominate
+    (left out for two classes, where it is always 100 % off the diagonal).
     """
     def build() -> Figure:
         if "per_label" in summary["confusion"]:
             return _multilabel_confusion(summary)
         confusion = summary["confusion"]
         labels = [str(label) for label in confusion["labels"]]
+        # Two classes: every error is the other class, so an errors-only panel says nothing.
+        panels = 3 if len(labels) > 2 else 2
         side = max(4.2, 0.42 * len(labels) + 2.4)
-        fig = new_figure(3 * side, side)
-        axes = fig.subplots(1, 3)
+        fig = new_figure(panels * side, side)
+        axes = fig.subplots(1, panels)
         _heatmap(axes[0], np.asarray(confusion["counts"], dtype=float), labels, "Counts", False)
         _heatmap(axes[1], np.asarray(confusion["row_normalized"], dtype=float), labels,
-                 "Share of each true class", True)
-        _heatmap(axes[2], np.asarray(confusion["errors_only"], dtype=float), labels,
-                 "Errors only: share of each class's errors", True)
+                 "% of each true class", True)
+        if panels == 3:
+            _heatmap(axes[2], np.asarray(confusion["errors_only"], dtype=float), labels,
+                     "Errors only, % of each row's errors", True)
         fig.suptitle(f"Confusion matrices ({summary['n_rows']:,} rows; rows: true class)")
         return fig
     return _png(build)

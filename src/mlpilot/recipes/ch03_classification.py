@@ -168,8 +168,8 @@ def _held_out(run: _Run, X: np.ndarray, y5: np.ndarray, X_test: np.ndarray,
         f"extra (not in the book): the threshold stored with apply_threshold gives test "
         f"precision {held.precision:.3f} and recall {held.recall:.3f} on the "
         f"{held.n_rows:,} test images (target {TARGET_PRECISION:.0%} "
-        f"{'held' if held.achieved else 'not held'}: a threshold chosen out-of-fold is an "
-        f"estimate too)")
+        + ("held)" if held.achieved else
+           "missed: a threshold chosen out-of-fold is an estimate too)"))
 
 
 def _forest(run: _Run, X: np.ndarray, y5: np.ndarray, sgd_scores: np.ndarray) -> None:
