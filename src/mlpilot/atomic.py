@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -39,6 +41,13 @@ def write_bytes(dest: str | os.PathLike[str], data: bytes) -> Path:
     with atomic_path(dest) as tmp:
         tmp.write_bytes(data)
     return Path(dest)
+
+
+def write_array(dest: str | os.PathLike[str], array: np.ndarray) -> Path:
+    """A NumPy array as an ``.npy`` file, atomically (never pickled)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return write_bytes(dest, buffer.getvalue())
 
 
 def write_text(dest: str | os.PathLike[str], text: str) -> Path:

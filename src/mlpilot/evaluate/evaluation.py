@@ -66,8 +66,8 @@ class EvaluationResult:
             "interval": self.interval.to_dict(), "n_rows": self.n_rows,
             "cv_mean": self.cv_mean, "cv_std": self.cv_std, "metrics": self.metrics,
             "warnings": self.warnings, "diagnostics": self.diagnostics,
-            "slices": [] if self.slices is None else _records(self.slices),
-            "importances": [] if self.importances is None else _records(self.importances),
+            "slices": [] if self.slices is None else records(self.slices),
+            "importances": [] if self.importances is None else records(self.importances),
         }
 
 
@@ -191,13 +191,13 @@ def diagnostics(p: Predictions, X: pd.DataFrame, metric: Metric, y_train: Any,
     return classification_summary(p, y_train=y_train, metric=metric, threshold=threshold)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts (NaN → None, numpy scalars → Python)."""
     clean = frame.astype(object).where(frame.notna(), None)
-    return [{k: _plain(v) for k, v in row.items()} for row in clean.to_dict("records")]
+    return [{k: plain(v) for k, v in row.items()} for row in clean.to_dict("records")]
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from mlpilot.atomic import sha256_file, write_parquet, write_text, write_with
+from mlpilot.atomic import sha256_file, write_array, write_parquet, write_text, write_with
 from mlpilot.data import split as splitting
 from mlpilot.data.schema import NUMERIC_KINDS, Schema, infer_schema
 from mlpilot.data.sources import SourceSpec, check_frame, detect_kind, read_source
@@ -39,7 +39,13 @@ from mlpilot.errors import (
     SplitError,
     TestSetReuseWarning,
 )
-from mlpilot.evaluate.evaluation import EvaluationResult, evaluate_predictions, slice_columns
+from mlpilot.evaluate.evaluation import (
+    EvaluationResult,
+    evaluate_predictions,
+    plain,
+    records,
+    slice_columns,
+)
 from mlpilot.evaluate.intervals import CONFIDENCE
 from mlpilot.evaluate.metrics import Metric, get_metric
 from mlpilot.evaluate.predictions import Predictions, from_probabilities, predict
@@ -616,7 +622,7 @@ class Project:
             session.add(record)
             session.flush()
         if oof is not None:  # thresholds are chosen on these, never on the test set
-            write_with(self._oof_path(record), lambda tmp: _save_array(tmp, oof))
+            write_array(self._oof_path(record), oof)
         return record
 
     # ------------------------------------------------------------------ decision threshold
@@ -764,9 +770,9 @@ class Project:
         stem = Path(record.artifact_path).stem
         details = self.layout.reports / f"evaluation-{stem}.json"
         payload = {"model_id": record.id, "model": record.name, "test_read_id": rows.read_id,
-                   "classes": None if p.classes is None else [_plain(c) for c in p.classes],
+                   "classes": None if p.classes is None else [plain(c) for c in p.classes],
                    **result.to_dict()}
-        write_text(details, json.dumps(payload, indent=1, default=_plain))
+        write_text(details, json.dumps(payload, indent=1, default=plain))
         if result.slices is not None:
             write_text(self.layout.reports / f"slices-{stem}.csv",
                        result.slices.to_csv(index=False))
@@ -834,7 +840,7 @@ class Project:
         task = self.framing.task
         learning = learning_curve_table(clone(model), X, y, scoring=metric, cv=cv, n_jobs=jobs)
         out: dict[str, Any] = {
-            "rows": len(X), "folds": cv.get_n_splits(), "learning": _records(learning),
+            "rows": len(X), "folds": cv.get_n_splits(), "learning": records(learning),
             "learning_caption": (f"{record.name} refitted on growing shares of {len(X):,} "
                                  f"training rows, {cv.get_n_splits()}-fold; a gap that stays "
                                  "wide means overfitting (more data would help), two low plateaus "
@@ -845,11 +851,11 @@ class Project:
             param, values = sweep
             table = validation_curve_table(clone(pipeline), X, y, param_name=param,
                                            values=values, scoring=metric, cv=cv, n_jobs=jobs)
-            out.update(param=param.rsplit("__", 1)[-1], validation=_records(table),
+            out.update(param=param.rsplit("__", 1)[-1], validation=records(table),
                        validation_caption=f"{family.name}'s {param.rsplit('__', 1)[-1]} swept "
                        f"over its search range, other settings as trained")
         stem = Path(record.artifact_path).stem
-        write_text(self.layout.reports / f"curves-{stem}.json", json.dumps(out, default=_plain))
+        write_text(self.layout.reports / f"curves-{stem}.json", json.dumps(out, default=plain))
         return out
 
     def report(self, record: ModelRecord | None = None, *,
@@ -980,22 +986,8 @@ def _digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _save_array(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a path
-        np.save(f, array)
-
-
 def _finite(value: float) -> float | None:
     return value if np.isfinite(value) else None
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python values, for JSON."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:

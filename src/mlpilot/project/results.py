@@ -7,14 +7,13 @@ selection needs them again when a run resumes.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
-from mlpilot.atomic import write_bytes
+from mlpilot.atomic import write_array
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.project.state import CandidateResult, StateStore
 from mlpilot.search.shortlist import CandidateScore, Leaderboard
@@ -35,9 +34,7 @@ class DatabaseResultStore:
 
     def put(self, score: CandidateScore) -> None:
         if score.oof is not None:  # the file first: a row never points at a missing file
-            buffer = io.BytesIO()
-            np.save(buffer, score.oof, allow_pickle=False)
-            write_bytes(self._oof_path(score.key), buffer.getvalue())
+            write_array(self._oof_path(score.key), score.oof)
         with self.state.session() as session:
             session.execute(sa.delete(CandidateResult).where(
                 CandidateResult.run_key == self.run_key, CandidateResult.name == score.key))
