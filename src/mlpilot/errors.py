@@ -63,6 +63,30 @@ class ArtifactIntegrityError(MlpilotError):
     """A stored artifact's checksum does not match the one recorded at write time."""
 
 
+class UnsafeArtifactError(ArtifactIntegrityError):
+    """An artifact holds types the registry does not trust, or asks for an unsafe format."""
+
+
+class RegistryError(MlpilotError):
+    """A model version, alias or promotion request cannot be honoured as asked."""
+
+
+class PromotionBlocked(RegistryError):
+    """The challenger is worse than the champion (overall or on a slice) beyond tolerance."""
+
+
+class ServeError(MlpilotError):
+    """The prediction service cannot start as configured (auth, address, model)."""
+
+
+class InputValidationError(MlpilotError):
+    """Rows sent for prediction do not match the model's input schema."""
+
+
+class MonitorError(MlpilotError):
+    """Monitoring cannot run: no baseline, no logged requests, labels that match nothing."""
+
+
 class RecipeError(MlpilotError):
     """A recipe name is unknown or its data is unavailable."""
 

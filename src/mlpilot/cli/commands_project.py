@@ -25,7 +25,6 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("train")(train)
     app.command("tune")(tune)
-    app.command("models")(models_list)
     app.command("status")(status)
     app.command("schema")(schema)
     app.command("explore")(explore)
@@ -161,7 +160,7 @@ def train(
     project: ProjectDir = Path("."),
     budget: Budget = None,
     models: Annotated[str | None, typer.Option(help="comma-separated candidates (see "
-                                               "`mlpilot models`); default: the zoo's "
+                                               "`mlpilot models zoo`); default: the zoo's "
                                                "choice")] = None,
     ensemble: Annotated[bool | None, typer.Option("--ensemble/--no-ensemble",
                                                   help="try an ensemble of the best models "
@@ -221,8 +220,7 @@ def tune(
     console.print(f"[dim]trials: {proj.layout.reports}/tune-<model>-{strategy}.csv[/]")
 
 
-@handle_errors
-def models_list() -> None:
+def zoo_table() -> Table:
     """The model zoo: every candidate, its family, tasks, and whether it is in the default
     shortlist."""
     from mlpilot.models.zoo import all_candidates, available
@@ -235,7 +233,7 @@ def models_list() -> None:
             f"[yellow]needs {c.requires}[/]"
         table.add_row(c.name, c.family, c.prep, ", ".join(sorted(c.tasks)), default,
                       ", ".join(sorted(c.space_for("regression") or c.space_for("binary"))))
-    console.print(table)
+    return table
 
 
 @handle_errors

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from mlpilot.cli import commands_data, commands_evaluate, commands_project, commands_recipes
+from mlpilot.cli import (
+    commands_data,
+    commands_evaluate,
+    commands_launch,
+    commands_project,
+    commands_recipes,
+)
 
 app = typer.Typer(
     name="mlpilot",
@@ -22,6 +28,7 @@ app = typer.Typer(
 commands_project.register(app)
 commands_evaluate.register(app)
 commands_data.register(app)
+commands_launch.register(app)
 app.add_typer(commands_recipes.recipe_app, name="recipe")
 
 

@@ -14,6 +14,7 @@ and is stored as row keys. The strategies follow chapter 2 of the book:
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,3 +132,36 @@ def usable_strata(strata: np.ndarray, test_size: float) -> bool:
     _, counts = np.unique(strata, return_counts=True)
     n_test = len(strata) * test_size
     return bool(counts.min() >= 2 and len(counts) <= n_test and len(counts) <= len(strata) - n_test)
+
+
+def row_fingerprints(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> np.ndarray:
+    """A stable 64-bit hash of each row's feature values (the target left out).
+
+    It identifies a row across dataset versions when there is no ID column: a district whose
+    label was corrected is still the same district and must stay on its side of the split.
+    """
+    features = frame.drop(columns=[c for c in exclude if c in frame.columns])
+    features = features.reindex(columns=sorted(features.columns, key=str))
+    return pd.util.hash_pandas_object(features, index=False).to_numpy().view(np.int64)
+
+
+def extend_split(old_rows: np.ndarray, old_is_test: np.ndarray, new_rows: np.ndarray,
+                 test_size: float) -> tuple[np.ndarray, int]:
+    """The split of a new dataset version: old rows keep their side, new rows are hashed.
+
+    ``old_rows``/``new_rows`` are row identities (IDs or :func:`row_fingerprints`). A new row
+    goes to the test set when ``crc32(identity) < test_size * 2**32`` (the book's stable
+    rule), so adding data never moves a row that a model was already trained or tested on.
+    Returns the test mask of the new rows and how many of them were seen before.
+    """
+    side = dict(zip(old_rows.tolist(), old_is_test.tolist(), strict=True))
+    mask = np.empty(len(new_rows), dtype=bool)
+    seen = 0
+    for i, key in enumerate(new_rows.tolist()):
+        known = side.get(key)
+        if known is None:
+            mask[i] = crc32_in_test(key, test_size)
+        else:
+            mask[i] = known
+            seen += 1
+    return mask, seen

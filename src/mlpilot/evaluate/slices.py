@@ -49,18 +49,31 @@ def slice_metrics(X: pd.DataFrame, p: Predictions, metric: Metric | str, *,
     if len(X) != len(p):
         raise ValueError(f"X has {len(X)} rows but there are {len(p)} predictions")
     overall = _safe_score(metric, p)
-    rows: list[dict[str, Any]] = []
+    rows = [_slice_row(feature, label, kind, mask, note, p, metric, overall, min_rows,
+                       confidence, n_resamples, seed)
+            for feature, label, kind, mask, note in slice_groups(
+                X, categorical=categorical, numeric=numeric, n_buckets=n_buckets,
+                min_rows=min_rows)]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table.attrs.update(metric=metric.name, overall=overall, confidence=confidence)
+    return table
+
+
+def slice_groups(X: pd.DataFrame, *, categorical: Sequence[str] = (),
+                 numeric: Sequence[str] = (), n_buckets: int = 5, min_rows: int = 30
+                 ) -> list[tuple[str, str, str, np.ndarray, str]]:
+    """The slices themselves: ``(feature, label, kind, mask, note)`` for every group.
+
+    Shared by :func:`slice_metrics` and the promotion gate, so both cut the rows alike.
+    """
+    out: list[tuple[str, str, str, np.ndarray, str]] = []
     for feature in [*categorical, *numeric]:
         kind = "category" if feature in categorical else "bucket"
         column = X[feature]
         groups = (_category_groups(column, min_rows) if kind == "category"
                   else _bucket_groups(column, n_buckets))
-        for label, mask, note in groups:
-            rows.append(_slice_row(feature, label, kind, mask, note, p, metric, overall,
-                                   min_rows, confidence, n_resamples, seed))
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table.attrs.update(metric=metric.name, overall=overall, confidence=confidence)
-    return table
+        out.extend((feature, label, kind, mask, note) for label, mask, note in groups)
+    return out
 
 
 def worst_slices(table: pd.DataFrame, k: int = 5) -> pd.DataFrame:

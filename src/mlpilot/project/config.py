@@ -70,7 +70,7 @@ class ProjectConfig(_Strict):
     n_jobs: int = Field(-1, description="parallel workers (-1: all cores)")
     models: list[str] | None = Field(None, description="candidate models to shortlist "
                                                        "(default: the zoo's choice for the task "
-                                                       "and table size; `mlpilot models`)")
+                                                       "and table size; `mlpilot models zoo`)")
     ensemble: bool = Field(True, description="try an ensemble of the best models; kept only "
                                              "when cross-validation says it helps")
     dask: str | None = Field(None, description="address of a Dask scheduler (tcp://host:8786) "

@@ -13,25 +13,22 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from mlpilot.atomic import sha256_file, write_array, write_parquet, write_text, write_with
+from mlpilot.atomic import sha256_file, write_array, write_parquet, write_text
 from mlpilot.data import split as splitting
 from mlpilot.data.schema import NUMERIC_KINDS, Schema, infer_schema
 from mlpilot.data.sources import SourceSpec, check_frame, detect_kind, read_source
 from mlpilot.data.versions import content_hash
 from mlpilot.errors import (
-    ArtifactIntegrityError,
     ConfigError,
     DataQualityWarning,
     ModelNotFoundError,
@@ -69,11 +66,13 @@ from mlpilot.project.config import (
     validate_config,
 )
 from mlpilot.project.layout import ProjectLayout
+from mlpilot.project.lifecycle import LifecycleMixin
 from mlpilot.project.results import DatabaseResultStore
 from mlpilot.project.state import (
     DatasetVersion,
     DecisionThreshold,
     EvaluationRecord,
+    ModelMetadata,
     ModelRecord,
     Run,
     Split,
@@ -82,6 +81,8 @@ from mlpilot.project.state import (
     TestSetRead,
     utcnow,
 )
+from mlpilot.registry.params import library_versions, model_params
+from mlpilot.registry.persistence import JOBLIB, load_artifact, save_artifact
 from mlpilot.search.parallel import compute_backend
 from mlpilot.search.shortlist import CandidateScore, Event, Leaderboard, make_cv
 from mlpilot.search.train import (
@@ -151,7 +152,7 @@ class TestRows:
     read_id: int
 
 
-class Project:
+class Project(LifecycleMixin):
     """An mlpilot project directory and its state."""
 
     def __init__(self, root: Path, config: ProjectConfig) -> None:
@@ -281,9 +282,14 @@ class Project:
         return [t] if isinstance(t, str) else list(t)
 
     def dataset_version(self) -> DatasetVersion:
-        """The dataset version the project works on (the first one ingested)."""
+        """The dataset version the project works on: the newest one with a locked split.
+
+        ``init`` makes the first; ``retrain --data`` adds later ones (old rows keep their side).
+        """
         with self.state.session() as session:
-            version = session.scalar(sa.select(DatasetVersion).order_by(DatasetVersion.id))
+            version = session.scalar(
+                sa.select(DatasetVersion).join(Split, Split.dataset_version_id == DatasetVersion.id)
+                .order_by(DatasetVersion.id.desc()))
         if version is None:
             raise ProjectError(f"the project in {self.root} has no data yet",
                                "re-create it with `mlpilot init`")
@@ -355,10 +361,20 @@ class Project:
                 SplitRow.split_id == split.id, SplitRow.is_test.is_(True)))
             return set(rows)
 
-    def _side(self, want_test: bool) -> pd.DataFrame:
-        version = self.dataset_version()
+    def _side(self, want_test: bool, version_id: int | None = None) -> pd.DataFrame:
+        """Training or test rows of a dataset version (the current one by default)."""
+        if version_id is None:
+            version, split = self.dataset_version(), self.split()
+        else:
+            with self.state.session() as session:
+                version = session.get(DatasetVersion, version_id)  # type: ignore[assignment]
+            found = self._find_split(version_id)
+            if version is None or found is None:
+                raise ProjectError(f"dataset version #{version_id} has no split",
+                                   "it was never used for training")
+            split = found
         frame = self._snapshot(version)
-        is_test = self._row_keys(frame).isin(self._test_keys(self.split())).to_numpy()
+        is_test = self._row_keys(frame).isin(self._test_keys(split)).to_numpy()
         return frame.loc[is_test if want_test else ~is_test].reset_index(drop=True)
 
     def train_frame(self) -> pd.DataFrame:
@@ -608,19 +624,24 @@ class Project:
     def _store_model(self, model: object, name: str, cv_mean: float, cv_std: float,
                      oof: np.ndarray | None, metric: str, run_id: int, version_id: int,
                      split_id: int) -> ModelRecord:
-        path = self.layout.models / f"run{run_id}-{name}.joblib"
-        write_with(path, lambda tmp: joblib.dump(model, tmp))
-        import sklearn
-
-        versions = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-                    "numpy": np.__version__, "pandas": pd.__version__}
+        """Register a model version: the skops artifact, its trusted types, its metadata."""
+        saved = save_artifact(model, self.layout.models / f"run{run_id}-{name}")
+        versions = library_versions(model)
         with self.state.session() as session:
+            data_hash = session.get(DatasetVersion, version_id).content_hash  # type: ignore[union-attr]
+            n_train = session.get(Split, split_id).n_train  # type: ignore[union-attr]
+            artifact = str(saved.path.relative_to(self.root))
             record = ModelRecord(run_id=run_id, name=name, metric=metric, cv_mean=cv_mean,
-                                 cv_std=cv_std, artifact_path=str(path.relative_to(self.root)),
-                                 sha256=sha256_file(path), dataset_version_id=version_id,
+                                 cv_std=cv_std, artifact_path=artifact,
+                                 sha256=saved.sha256, dataset_version_id=version_id,
                                  split_id=split_id, library_versions_json=json.dumps(versions))
             session.add(record)
             session.flush()
+            session.add(ModelMetadata(
+                model_id=record.id, format=saved.format,
+                trusted_types_json=json.dumps(list(saved.trusted_types)),
+                params_json=json.dumps(model_params(model)), data_hash=data_hash,
+                n_train_rows=n_train))
         if oof is not None:  # thresholds are chosen on these, never on the test set
             write_array(self._oof_path(record), oof)
         return record
@@ -721,16 +742,15 @@ class Project:
                                      "run `mlpilot train` first")
         return models[-1]
 
-    def load_model(self, record: ModelRecord | None = None) -> Any:
-        """Load a saved model after checking its SHA-256 against the database."""
+    def load_model(self, record: ModelRecord | None = None, *, unsafe: bool = False) -> Any:
+        """Load a saved model: checksum first, then skops trusting only the registry's types."""
         record = record or self.latest_model()
-        path = self.root / record.artifact_path
-        if not path.exists():
-            raise ModelNotFoundError(f"model file missing: {path}", "re-run `mlpilot train`")
-        if sha256_file(path) != record.sha256:
-            raise ArtifactIntegrityError(f"{path} does not match the checksum recorded when it "
-                                         "was saved", "it was modified: re-run `mlpilot train`")
-        return joblib.load(path)
+        with self.state.session() as session:
+            metadata = session.get(ModelMetadata, record.id)
+        trusted = json.loads(metadata.trusted_types_json) if metadata is not None else []
+        return load_artifact(self.root / record.artifact_path, sha256=record.sha256,
+                             format=metadata.format if metadata is not None else JOBLIB,
+                             trusted_types=trusted, unsafe=unsafe)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, record: ModelRecord | None = None, *,

@@ -160,6 +160,49 @@ class DecisionThreshold(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
+class ModelMetadata(Base):
+    """What the registry knows about a model version beyond its scores.
+
+    ``trusted_types_json`` is the list of types the artifact was written with, recorded by
+    mlpilot when it saved the file: loading trusts exactly these and never asks the file
+    (a crafted artifact cannot widen its own trust).
+    """
+
+    __tablename__ = "model_metadata"
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("models.id"), primary_key=True)
+    format: Mapped[str] = mapped_column(sa.String(16))  # "skops" | "joblib"
+    trusted_types_json: Mapped[str] = mapped_column(sa.Text, default="[]")
+    params_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    data_hash: Mapped[str] = mapped_column(sa.String(64))
+    n_train_rows: Mapped[int]
+    baseline_path: Mapped[str | None] = mapped_column(sa.Text)
+    input_schema_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+
+
+class ModelAlias(Base):
+    """A name (``champion``, ``challenger``) pointing at one model version."""
+
+    __tablename__ = "model_aliases"
+    alias: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("models.id"))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class Deployment(Base):
+    """Append-only history: what went live (or was refused), when, why and by whom."""
+
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alias: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(16))  # promote | rollback | blocked
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("models.id"))
+    previous_model_id: Mapped[int | None] = mapped_column(sa.ForeignKey("models.id"))
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    actor: Mapped[str] = mapped_column(sa.String(128), default="")
+    details_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
 class StateStore:
     """Opens the database, creates missing tables, hands out transactional sessions."""
 
