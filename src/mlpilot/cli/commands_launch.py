@@ -177,7 +177,11 @@ def serve(
     live = proj.live_model()
     console.print(f"serving model #{live.id} ({live.name}) on http://{host}:{port} — "
                   f"docs at /docs, requests logged to {proj.request_log_dir}")
-    run_server(app, host=host, port=port, token=token)
+    try:
+        run_server(app, host=host, port=port, token=token)
+    finally:
+        if app.state.request_log is not None:
+            app.state.request_log.close()
 
 
 @handle_errors

@@ -123,12 +123,12 @@ class LifecycleMixin:
 
     def baseline(self: Project, record: ModelRecord | None = None) -> Baseline:  # type: ignore[misc]
         """The monitoring baseline of a model: its training rows' statistics (built once)."""
-        from mlpilot.monitor.baseline import Baseline
+        from mlpilot.monitor.baseline import BASELINE_FILE, Baseline
 
         record = record or self.live_model()
         metadata = self._metadata(record)
         directory = self.layout.state_dir / "baselines" / metadata.data_hash[:16]
-        if (directory / BASELINE_MARKER).exists():
+        if (directory / BASELINE_FILE).exists():
             return Baseline.load(directory)
         baseline = Baseline.from_frame(self._model_training_rows(record),
                                        self._model_schema(record), self.targets,
@@ -217,8 +217,10 @@ class LifecycleMixin:
 
         watcher = ModelWatcher(slot, check=check, load=load, interval_s=watch_seconds)
         log = RequestLog(self.request_log_dir) if log_requests else None
-        return create_app(slot, token=token, max_rows=max_rows, max_body_bytes=max_body_bytes,
-                          request_log=log, drift=drift, watcher=watcher)
+        app = create_app(slot, token=token, max_rows=max_rows, max_body_bytes=max_body_bytes,
+                         request_log=log, drift=drift, watcher=watcher)
+        app.state.request_log = log  # its owner (the CLI, a test) closes it when done
+        return app
 
     def predict_file(self: Project, source: str | os.PathLike[str],  # type: ignore[misc]
                      output: str | os.PathLike[str], record: ModelRecord | None = None
@@ -416,7 +418,3 @@ class LifecycleMixin:
         if self.config.data.id_column is not None:
             return frame[self.config.data.id_column].astype(str).to_numpy()
         return splitting.row_fingerprints(frame, exclude=self.targets)
-
-
-#: The file a saved :class:`~mlpilot.monitor.baseline.Baseline` always writes.
-BASELINE_MARKER = "baseline.json"
