@@ -107,6 +107,18 @@ def models_promote(model: ModelId = None, alias: Alias = CHAMPION, reason: Reaso
     console.print(f"model #{event.model_id} is now the {alias}{before}")
 
 
+@models_app.command("export-onnx")
+@handle_errors
+def models_export_onnx(model: ModelId = None, project: ProjectDir = Path(".")) -> None:
+    """Export a version to ONNX; served with onnxruntime only if it matches the skops model."""
+    proj = Project.open(project)
+    record = proj._model(model) if model is not None else None
+    decision = proj.export_onnx(record)
+    console.print(decision.reason, soft_wrap=True)
+    if decision.path is not None and decision.sha256 is not None:
+        console.print(f"written: {decision.path} (sha256 {decision.sha256[:12]}…)")
+
+
 @models_app.command("rollback")
 @handle_errors
 def models_rollback(alias: Alias = CHAMPION, reason: Reason = "",

@@ -41,10 +41,13 @@ if TYPE_CHECKING:
     from mlpilot.monitor.baseline import Baseline
     from mlpilot.monitor.check import MonitorResult
     from mlpilot.project.project import Project, TrainResult
+    from mlpilot.registry.onnx_export import OnnxDecision
     from mlpilot.serve.model import InputSchema, ServedModel
 
 #: How often a running service asks the registry which model should be live.
 WATCH_SECONDS = 5.0
+#: Rows of a model's training data: a type sample for the ONNX export, other rows for parity.
+ONNX_TYPE_ROWS, ONNX_PARITY_ROWS = 200, 500
 
 
 @dataclass
@@ -101,6 +104,59 @@ class LifecycleMixin:
         record = self.latest_model()
         self.promote(record, reason="first deployment: no champion yet, latest model")
         return record
+
+    def export_onnx(self: Project,  # type: ignore[misc]
+                    record: ModelRecord | None = None) -> OnnxDecision:
+        """Try serving a model with onnxruntime: export, parity check, decision stored.
+
+        Input types come from a sample of the model's training rows; parity runs on up to
+        500 *other* training rows (plus edge rows). Parity compares two runtimes on the same
+        inputs and needs no labels, so the locked test set is never read. The decision is
+        kept next to the model (``models/<artifact>.onnx.json``); :meth:`served_model`
+        follows it.
+        """
+        from mlpilot.registry.onnx_export import decide_onnx
+
+        record = record or self.latest_model()
+        frame = self._model_training_rows(record)
+        X = frame.drop(columns=[t for t in self.targets if t in frame.columns])
+        order = np.random.default_rng(self.config.seed).permutation(len(X))
+        n_types = min(ONNX_TYPE_ROWS, max(1, len(X) // 2))
+        types = X.iloc[order[:n_types]]
+        held = X.iloc[order[n_types:n_types + ONNX_PARITY_ROWS]]
+        artifact = self.root / record.artifact_path
+        decision = decide_onnx(self.load_model(record), types, held,
+                               artifact.with_suffix(".onnx"))
+        stored = decision.to_dict()
+        if decision.path is not None:  # relative: the project directory may move
+            stored["path"] = str(decision.path.relative_to(self.root))
+        write_text(self._onnx_decision_path(record),
+                   json.dumps({"model_id": record.id, "model_sha256": record.sha256,
+                               **stored}, indent=1))
+        return decision
+
+    def _onnx_decision_path(self: Project, record: ModelRecord) -> Path:  # type: ignore[misc]
+        return (self.root / record.artifact_path).with_suffix(".onnx.json")
+
+    def _serving_estimator(self: Project,  # type: ignore[misc]
+                           record: ModelRecord) -> tuple[Any, str, str]:
+        """The estimator to serve, the runtime's name and why: ONNX only when decided so."""
+        from mlpilot.registry.onnx_export import OnnxDecision, OnnxExportError, OnnxPredictor
+
+        path = self._onnx_decision_path(record)
+        if not path.exists():
+            return self.load_model(record), "skops", "not exported to ONNX"
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        decision = OnnxDecision.from_dict(stored)
+        if stored.get("model_sha256") != record.sha256:
+            return self.load_model(record), "skops", "the ONNX decision is for another artifact"
+        if not decision.use_onnx or decision.path is None:
+            return self.load_model(record), "skops", decision.reason
+        try:  # a modified .onnx raises ArtifactIntegrityError, as a modified .skops does
+            model = OnnxPredictor.load(self.root / decision.path, sha256=decision.sha256)
+        except OnnxExportError as exc:  # onnxruntime is not installed here
+            return self.load_model(record), "skops", f"{exc.message}; serving the skops model"
+        return model, "onnxruntime", decision.reason
 
     # ------------------------------------------------------------------ baselines & schemas
     def _metadata(self: Project, record: ModelRecord) -> ModelMetadata:  # type: ignore[misc]
@@ -162,14 +218,16 @@ class LifecycleMixin:
 
         record = self._model(model_id)
         metadata = self._metadata(record)
+        model, runtime, why = self._serving_estimator(record)
         return ServedModel(
-            model=self.load_model(record), model_id=record.id, name=record.name,
+            model=model, model_id=record.id, name=record.name,
             task=self.framing.task, input_schema=self.input_schema(record),
             metadata={"data_hash": metadata.data_hash, "metric": record.metric,
                       "cv_mean": record.cv_mean, "cv_std": record.cv_std,
                       "created_at": record.created_at.isoformat(),
                       "library_versions": json.loads(record.library_versions_json),
-                      "n_train_rows": metadata.n_train_rows, "project": self.config.name})
+                      "n_train_rows": metadata.n_train_rows, "project": self.config.name,
+                      "runtime": runtime, "runtime_reason": why})
 
     # ------------------------------------------------------------------ serving
     @property
