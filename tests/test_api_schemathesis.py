@@ -21,7 +21,10 @@ from mlpilot.serve.model import InputSchema, ServedModel
 from mlpilot.serve.slot import ModelSlot
 
 schemathesis = pytest.importorskip("schemathesis")
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -50,4 +53,9 @@ with warnings.catch_warnings():
 def test_no_request_makes_the_service_fail(case) -> None:  # type: ignore[no-untyped-def]
     response = case.call()
     assert response.status_code < 500, (case.path, case.body, response.text[:300])
-    case.validate_response(response, checks=[not_a_server_error])
+    # Every default check (documented status codes, content types, response schemas) but the
+    # two that guess acceptance from the JSON schema alone: a batch over the row limit is
+    # refused with 413, not among the statuses schemathesis counts as a rejection, and a
+    # `dataframe_split` row with the wrong number of values is schema-valid JSON yet a 422.
+    case.validate_response(response, excluded_checks=[negative_data_rejection,
+                                                      positive_data_acceptance])
