@@ -182,3 +182,35 @@ def test_tuning_studies_live_in_the_same_database(trained: Project) -> None:
     with engine.connect() as conn:  # the registry's tables sit beside Optuna's
         assert conn.scalar(sa.select(sa.func.count()).select_from(ModelRecord)) >= 2
     engine.dispose()
+
+
+def test_importing_your_own_model_needs_unsafe_for_pickles(
+        tmp_path: Path, small_regression: pd.DataFrame) -> None:
+    import joblib
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+
+    project = Project.init(tmp_path / "p", small_regression, "progression", seed=0)
+    X, y = project.training_data()
+    mine = make_pipeline(make_column_transformer((SimpleImputer(), list(X.columns))),
+                         Ridge(alpha=0.5)).fit(X, y)
+    pickle_path = tmp_path / "mine.joblib"
+    joblib.dump(mine, pickle_path)
+    runner = CliRunner()
+    where = ["--project", str(project.root)]
+    refused = runner.invoke(app, ["models", "import", str(pickle_path), *where])
+    assert refused.exit_code == 2 and "--unsafe" in refused.output
+    assert project.models() == []
+    done = runner.invoke(app, ["models", "import", str(pickle_path), "--unsafe",
+                               "--name", "my-ridge", *where])
+    assert done.exit_code == 0, done.output
+    record = project.latest_model()
+    assert record.name == "my-ridge" and record.artifact_path.endswith(".skops")
+    assert 30 < record.cv_mean < 80  # a cross-validated RMSE on the diabetes progression
+    np.testing.assert_allclose(project.load_model(record).predict(X), mine.predict(X))
+    skops_path = tmp_path / "mine.skops"
+    sio.dump(mine, skops_path)
+    listed = runner.invoke(app, ["models", "import", str(skops_path), *where])
+    assert listed.exit_code == 2 and "numpy.dtype" in listed.output  # types shown, not trusted
+    trusted = runner.invoke(app, ["models", "import", str(skops_path), "--unsafe", *where])
+    assert trusted.exit_code == 0, trusted.output

@@ -107,6 +107,24 @@ def models_promote(model: ModelId = None, alias: Alias = CHAMPION, reason: Reaso
     console.print(f"model #{event.model_id} is now the {alias}{before}")
 
 
+@models_app.command("import")
+@handle_errors
+def models_import(
+    path: Annotated[Path, typer.Argument(help="a fitted scikit-learn model (.skops, or "
+                                         ".joblib/.pkl with --unsafe)")],
+    name: Annotated[str | None, typer.Option(help="name in the registry")] = None,
+    unsafe: Annotated[bool, typer.Option("--unsafe", help="load a pickle or untrusted skops "
+                                         "types: only for your own files")] = False,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Register your own model: cross-validated, refit on the training rows, saved as skops."""
+    proj = Project.open(project)
+    record = proj.import_model(path, name=name, unsafe=unsafe)
+    console.print(f"model #{record.id} ({record.name}): CV {record.metric} "
+                  f"{record.cv_mean:.4g} ± {record.cv_std:.2g}; promote it with "
+                  f"`mlpilot models promote {record.id}`")
+
+
 @models_app.command("export-onnx")
 @handle_errors
 def models_export_onnx(model: ModelId = None, project: ProjectDir = Path(".")) -> None:

@@ -96,6 +96,63 @@ class LifecycleMixin:
         """Put the previous champion back (its baseline comes with it); recorded."""
         return self.registry.rollback(alias=alias, reason=reason)
 
+    def import_model(self: Project, path: str | os.PathLike[str], *,  # type: ignore[misc]
+                     name: str | None = None, unsafe: bool = False) -> ModelRecord:
+        """Register a model the user fitted elsewhere, cross-validated like the zoo's.
+
+        A skops file whose types are not scikit-learn's defaults, or any pickle (joblib),
+        can run code when loaded: both need ``unsafe=True`` (``--unsafe``), meant for the
+        user's own files only. The model is re-saved as skops, so the registry records its
+        types from then on.
+        """
+        import joblib
+        from sklearn.base import clone
+        from sklearn.model_selection import cross_validate
+
+        from mlpilot.errors import UnsafeArtifactError
+        from mlpilot.project.state import Run
+        from mlpilot.registry.persistence import untrusted_types
+        from mlpilot.search.shortlist import make_cv
+
+        source = Path(path)
+        if not source.exists():
+            raise ConfigError(f"no model file {source}", "check the path")
+        if source.suffix == ".skops":
+            import skops.io as sio
+
+            types = untrusted_types(source)
+            if types and not unsafe:
+                raise UnsafeArtifactError(
+                    f"{source.name} holds types outside scikit-learn's defaults: "
+                    f"{', '.join(types)}", "trust them only if you made the file: --unsafe")
+            model = sio.load(source, trusted=types)
+        elif unsafe:
+            model = joblib.load(source)
+        else:
+            raise UnsafeArtifactError(f"{source.name} is a pickle, which can run any code when "
+                                      "loaded", "import it only if you made it: --unsafe")
+        if not hasattr(model, "predict"):
+            raise ConfigError(f"{source.name} holds a {type(model).__name__}, not a model",
+                              "save a fitted scikit-learn estimator or pipeline")
+        X, y = self.training_data()
+        metric = get_metric(self.framing.metric, self.framing.task)
+        scores = cross_validate(clone(model), X, y, scoring=metric.scorer,
+                                cv=make_cv(self.framing.task, self.config.cv_folds,
+                                           self.config.seed), error_score="raise")
+        values = [metric.from_sklearn(v) for v in scores["test_score"]]
+        version, split = self.dataset_version(), self.split()
+        with self.state.session() as session:
+            run = Run(kind="import", run_key=f"import-{source.name}"[:64],
+                      dataset_version_id=version.id, split_id=split.id, status="finished",
+                      settings_json=json.dumps({"source": str(source.resolve())}))
+            session.add(run)
+            session.flush()
+            run_id = run.id
+        final = clone(model).fit(X, y)  # refit on the project's training rows, like the zoo
+        return self._store_model(final, name or f"imported-{source.stem}",
+                                 float(np.mean(values)), float(np.std(values)), None,
+                                 metric.name, run_id, version.id, split.id)
+
     def live_model(self: Project) -> ModelRecord:  # type: ignore[misc]
         """The champion; the first time, the latest model becomes it (recorded as such)."""
         champion = self.champion()
