@@ -10,14 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from mlpilot.cli.commands_project import Budget, ProjectDir
 from mlpilot.cli.live import LiveLeaderboard
 from mlpilot.cli.output import console, handle_errors
 from mlpilot.evaluate.metrics import get_metric
 from mlpilot.project import Project
 from mlpilot.registry.registry import CHAMPION
 
-ProjectDir = Annotated[Path, typer.Option("--project", "-p", help="project directory",
-                                          show_default="current directory")]
 ModelId = Annotated[int | None, typer.Argument(help="model version id (see `models list`)",
                                                show_default="the latest")]
 Alias = Annotated[str, typer.Option(help="alias to move")]
@@ -281,7 +280,7 @@ def retrain(
     data: Annotated[str, typer.Option("--data", "-d", help="the new dataset (all rows, old and "
                                       "new)")],
     project: ProjectDir = Path("."),
-    budget: Annotated[float | None, typer.Option(help="seconds for the model search")] = None,
+    budget: Budget = None,
     models: Annotated[str | None, typer.Option(help="comma-separated candidates")] = None,
     tolerance: Annotated[float, typer.Option(help="how much worse (relative) the challenger "
                                              "may be on any scope")] = 0.02,

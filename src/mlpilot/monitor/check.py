@@ -24,6 +24,8 @@ from mlpilot.errors import MonitorError
 from . import drift, quality
 from .baseline import NUMBER, Baseline, CategoryReference
 from .result import Alert, FeatureCheck, MonitorResult
+from .result import fmt_number as _fmt
+from .result import fmt_share as _pct
 from .thresholds import MARGIN, N_WINDOWS, QUANTILE, Learned, draw_windows, feature_rng, learn
 from .thresholds import max_window as window_cap
 
@@ -105,19 +107,8 @@ class _Context:
         return learn(null, size, quantile=self.quantile, margin=self.margin, floor=floor)
 
 
-def _fmt(x: float) -> str:
-    """A number for a sentence: 3 significant digits, thousands separated."""
-    if not np.isfinite(x):
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 100:
-        return f"{x:.1f}"
-    return f"{x:.3g}"
 
 
-def _pct(share: float) -> str:
-    return f"{100 * share:.1f}%"
 
 
 def _learned_from(learned: Learned) -> str:

@@ -27,7 +27,15 @@ from mlpilot.explore.style import ACCENT, NEGATIVE, figure_style, new_figure, sh
 
 from . import drift
 from .baseline import NUMBER, Baseline
-from .result import FeatureCheck, MonitorResult
+from .result import FeatureCheck, MonitorResult, fmt_number, fmt_share
+
+
+def _dash(x: float | None) -> str:
+    return fmt_number(x, missing="—")
+
+
+def _share(x: float) -> str:
+    return fmt_share(x, missing="—")
 
 #: Bins of the overlaid histograms and categories shown per bar chart.
 HIST_BINS = 40
@@ -99,33 +107,23 @@ _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
 _TEMPLATE = _ENV.from_string(TEMPLATE)
 
 
-def _num(x: float, digits: int = 3) -> str:
-    if x is None or not np.isfinite(x):
-        return "—"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 100:
-        return f"{x:.1f}"
-    return f"{x:.{digits}g}"
 
 
-def _pct(x: float) -> str:
-    return "—" if not np.isfinite(x) else f"{100 * x:.1f}%"
 
 
 def _row(r: FeatureCheck) -> dict[str, Any]:
     new = ", ".join(r.new_categories[:5]) + (" …" if len(r.new_categories) > 5 else "")
     return {
         "alert": r.alert, "feature": r.feature, "kind": r.kind[:3], "n": f"{r.n_compared:,}",
-        "missing": f"{_pct(r.missing_share_ref)} → {_pct(r.missing_share_now)}",
-        "missing_at": _pct(r.missing_threshold),
-        "mean": (f"{_num(r.mean_ref)} → {_num(r.mean_now)}" if r.kind == NUMBER else "—"),
+        "missing": f"{_share(r.missing_share_ref)} → {_share(r.missing_share_now)}",
+        "missing_at": _share(r.missing_threshold),
+        "mean": (f"{_dash(r.mean_ref)} → {_dash(r.mean_now)}" if r.kind == NUMBER else "—"),
         "shift": (f"{r.mean_shift:+.2f} (±{r.mean_threshold:.2f})"
                   if np.isfinite(r.mean_shift) else "—"),
-        "std": (f"{_num(r.std_ref)} → {_num(r.std_now)}" if r.kind == NUMBER else "—"),
-        "statistic": drift.LABELS.get(r.statistic, r.statistic), "value": _num(r.value),
-        "threshold": _num(r.threshold), "p": _num(r.p_value, 2),
-        "new": (f"{new} ({_pct(r.new_category_share)})" if r.new_categories else ""),
+        "std": (f"{_dash(r.std_ref)} → {_dash(r.std_now)}" if r.kind == NUMBER else "—"),
+        "statistic": drift.LABELS.get(r.statistic, r.statistic), "value": _dash(r.value),
+        "threshold": _dash(r.threshold), "p": fmt_number(r.p_value, 2, "—"),
+        "new": (f"{new} ({_share(r.new_category_share)})" if r.new_categories else ""),
     }
 
 
@@ -143,11 +141,11 @@ def numeric_overlay(name: str, reference: np.ndarray, current: np.ndarray,
     ax = fig.subplots()
     ref_counts, _ = np.histogram(np.clip(ref, low, high), edges, density=True)
     ax.stairs(ref_counts, edges, fill=True, color=ACCENT, alpha=0.45,
-              label=f"training ({len(ref):,} values, {_pct(row.missing_share_ref)} missing)")
+              label=f"training ({len(ref):,} values, {_share(row.missing_share_ref)} missing)")
     if len(now):
         now_counts, _ = np.histogram(np.clip(now, low, high), edges, density=True)
         ax.stairs(now_counts, edges, color=NEGATIVE, linewidth=2,
-                  label=f"batch ({len(now):,} values, {_pct(row.missing_share_now)} missing)")
+                  label=f"batch ({len(now):,} values, {_share(row.missing_share_now)} missing)")
     ax.set_xlabel(name)
     ax.set_ylabel("density")
     ax.legend(loc="best")
@@ -214,7 +212,7 @@ def _method(result: MonitorResult) -> list[str]:
         "Missing values alert when their share exceeds what reference windows show (and by "
         "at least one percentage point); the mean when it moves further, in reference "
         "standard deviations, than windows do. A changed spread only warns.",
-        f"Values never seen in training alert from {_pct(s.get('new_category_share', 0.01))} "
+        f"Values never seen in training alert from {_share(s.get('new_category_share', 0.01))} "
         f"of a column's values (and {s.get('new_category_rows', 2)} rows); fewer only warn.",
     ]
 

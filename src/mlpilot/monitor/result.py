@@ -9,9 +9,25 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlpilot.explore.stats import jsonable
+
+
+def fmt_number(x: float | None, digits: int = 3, missing: str = "n/a") -> str:
+    """A number for a sentence or a table cell: thousands separated, ``digits`` significant."""
+    if x is None or not np.isfinite(x):
+        return missing
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.1f}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_share(share: float, missing: str = "n/a") -> str:
+    return missing if not np.isfinite(share) else f"{100 * share:.1f}%"
 
 #: The checks an alert can come from.
 CHECKS = ("absent", "missing", "new_category", "mean", "spread", "drift")
