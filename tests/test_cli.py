@@ -56,6 +56,7 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert code == 0, out
     flat = " ".join(out.split())
     assert "mlpilot framed 'diagnosis' as binary" in flat and "locked test set" in flat
+    assert "is the champion" in flat and "0 alert(s)" in flat  # launched and monitored
 
 
 def test_datasets_and_recipes_are_listed() -> None:

@@ -349,12 +349,34 @@ def demo(
                 files = proj.report()
             console.print(f"[bold]report[/] {files.html}"
                           + (f" and {files.pdf}" if files.pdf else ""))
+        launched = _demo_launch(proj, ev.model_id, directory)
         console.rule("summary")
-        summary = demo_summary(proj, result, ev)
+        summary = demo_summary(proj, result, ev) + launched
         if project is None:
             summary += " (a temporary project, removed now: pass --project DIR to keep it)"
         console.print(summary, soft_wrap=True)
         proj.close()
+
+
+def _demo_launch(project: Project, model_id: int, directory: Path) -> str:
+    """The book's last step, offline: promote, predict a batch, monitor it against the
+    training baseline (the service itself is `mlpilot serve`)."""
+    with console.status("launching: champion, batch predictions, monitoring…"):
+        champion = project.champion()
+        if champion is None or champion.id != model_id:
+            project.promote(project._model(model_id), reason="demo: evaluated model")
+        X, _ = project.training_data()
+        batch = directory / "data" / "demo-batch.csv"
+        batch.parent.mkdir(parents=True, exist_ok=True)
+        X.sample(min(len(X), 200), random_state=0).to_csv(batch, index=False)
+        scored = project.predict_file(batch, directory / "reports" / "demo-predictions.csv")
+        outcome = project.monitor(batch)
+    alerts = len(outcome.result.alerts)
+    console.print(f"[bold]launch[/] model #{model_id} is the champion; {scored.name} holds its "
+                  f"predictions for {outcome.n_rows} rows; monitoring them against the "
+                  f"training baseline: {alerts} alert(s) ({outcome.report.name})", soft_wrap=True)
+    return (f" Model #{model_id} is the champion (`mlpilot serve --project {directory}` serves "
+            f"it); a batch of {outcome.n_rows} rows was scored and monitored: {alerts} alert(s).")
 
 
 def demo_summary(project: Project, result: TrainResult, ev: Evaluation) -> str:
@@ -372,5 +394,5 @@ def demo_summary(project: Project, result: TrainResult, ev: Evaluation) -> str:
         f"and cross-validated {len(board.ranked())} models on the other {split.n_train}. "
         f"The best, {ev.model_name}, scored {m.format(ev.cv_mean)} ± {m.format(ev.cv_std)} "
         f"in cross-validation{versus}; on the locked test set it scores {m.format(ev.score)}. "
-        f"Project: {project.root}"
+        f"Project: {project.root}."
     )
