@@ -43,12 +43,7 @@ def register(app: typer.Typer) -> None:
 def models_list(project: ProjectDir = Path(".")) -> None:
     """Every model version: CV and test scores, data version, aliases."""
     proj = Project.open(project)
-    tests = {}
-    for version in proj.registry.versions():
-        try:
-            tests[version.id] = proj.evaluation(version.record).get("score")
-        except Exception:  # not evaluated yet
-            tests[version.id] = None
+    tests = proj.registry.test_scores()
     table = Table(title=f"Model versions — {proj.config.name}")
     for col in ("id", "name", "metric", "CV", "test", "data", "format", "aliases", "created"):
         table.add_column(col, justify="right" if col in ("id", "CV", "test") else "left")

@@ -31,7 +31,7 @@ from mlpilot.project.state import (
     ModelMetadata,
     ModelRecord,
     Split,
-    SplitRow,
+    StateStore,
 )
 from mlpilot.registry.registry import CHALLENGER, CHAMPION, Registry
 
@@ -300,18 +300,16 @@ class LifecycleMixin:
         from mlpilot.serve.requestlog import RequestLog
         from mlpilot.serve.slot import ModelSlot, ModelWatcher
 
+
         live = self.live_model()
         slot = ModelSlot(self.served_model(live.id))
-        root, url = self.root, self.database_url
+        root = self.root
+        # The watcher's own engine: each poll is a new transaction, so it sees promotions
+        # committed by other processes, and it outlives this Project object.
+        watch = Registry(StateStore(self.database_url))
 
-        def check() -> int | None:  # a fresh connection: another process may have promoted
-            from mlpilot.project.state import StateStore
-
-            store = StateStore(url)
-            try:
-                return Registry(store).alias(CHAMPION)
-            finally:
-                store.dispose()
+        def check() -> int | None:
+            return watch.alias(CHAMPION)
 
         def load(model_id: int) -> ServedModel:
             from mlpilot.project.project import Project
@@ -485,7 +483,6 @@ class LifecycleMixin:
     def _add_dataset_version(self: Project,  # type: ignore[misc]
                              data: str | os.PathLike[str] | pd.DataFrame) -> int:
         """Ingest new data and split it so that every row already seen keeps its side."""
-        from mlpilot.data.schema import infer_schema
         from mlpilot.project.project import _resolve_data
 
         old_version, old_split = self.dataset_version(), self.split()
@@ -503,29 +500,10 @@ class LifecycleMixin:
         identity = self._row_identity
         mask, seen = splitting.extend_split(identity(old_frame), old_test, identity(frame),
                                             self.config.split.test_size)
-        keys = self._row_keys(frame)
-        train_rows = frame.loc[~mask].reset_index(drop=True)
-        schema_json = json.dumps(infer_schema(train_rows, self.targets,
-                                              ids=[self.config.data.id_column]).to_dict(),
-                                 indent=2)
-        with self.state.session() as session:
-            split = Split(dataset_version_id=version.id, strategy="extended",
-                          test_size=self.config.split.test_size, seed=self.config.seed,
-                          key_column=self.config.data.id_column, n_train=int((~mask).sum()),
-                          n_test=int(mask.sum()), schema_json=schema_json,
-                          details_json=json.dumps({
-                              "previous_version": old_version.content_hash[:16],
-                              "rows_kept_on_their_side": seen,
-                              "new_rows": len(frame) - seen,
-                              "rule": "old rows keep their side; new rows: crc32(row) "
-                                      "< test_size * 2**32"}))
-            session.add(split)
-            session.flush()
-            session.execute(SplitRow.__table__.insert(), [
-                {"split_id": split.id, "row_key": k, "is_test": bool(t)}
-                for k, t in zip(keys.to_numpy(), mask, strict=True)])
-        write_text(self.layout.schema, schema_json)
-        self._train_rows = None
+        self._store_split(version, frame, mask, "extended", {
+            "previous_version": old_version.content_hash[:16],
+            "rows_kept_on_their_side": seen, "new_rows": len(frame) - seen,
+            "rule": "old rows keep their side; new rows: crc32(row) < test_size * 2**32"})
         return len(frame) - seen
 
     def _row_identity(self: Project, frame: pd.DataFrame) -> np.ndarray:  # type: ignore[misc]

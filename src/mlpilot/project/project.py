@@ -322,26 +322,33 @@ class Project(LifecycleMixin):
         cfg = self.config.split
         result = _compute_split(frame, cfg, framing, self.config.data.id_column,
                                 self.config.seed, infer_schema(frame, self.targets))
+        return self._store_split(version, frame, result.is_test, result.strategy,
+                                 result.details)
+
+    def _store_split(self, version: DatasetVersion, frame: pd.DataFrame, is_test: np.ndarray,
+                     strategy: str, details: dict[str, Any]) -> Split:
+        """Write a version's split: the schema of its training rows, then the row keys."""
         keys = self._row_keys(frame)
         if keys.duplicated().any():
             raise SplitError(f"id column {self.config.data.id_column!r} has duplicate values",
                              "choose a column unique per row")
-        train_rows = frame.loc[~result.is_test].reset_index(drop=True)
+        train_rows = frame.loc[~is_test].reset_index(drop=True)
         schema_json = json.dumps(infer_schema(train_rows, self.targets,
                                               ids=[self.config.data.id_column]).to_dict(),
                                  indent=2)
         write_text(self.layout.schema, schema_json)
         with self.state.session() as session:
-            split = Split(dataset_version_id=version.id, strategy=result.strategy,
-                          test_size=cfg.test_size, seed=self.config.seed,
-                          key_column=self.config.data.id_column, n_train=result.n_train,
-                          n_test=result.n_test, details_json=json.dumps(result.details),
+            split = Split(dataset_version_id=version.id, strategy=strategy,
+                          test_size=self.config.split.test_size, seed=self.config.seed,
+                          key_column=self.config.data.id_column, n_train=int((~is_test).sum()),
+                          n_test=int(is_test.sum()), details_json=json.dumps(details),
                           schema_json=schema_json)
             session.add(split)
             session.flush()
             session.execute(sa.insert(SplitRow), [
                 {"split_id": split.id, "row_key": k, "is_test": bool(t)}
-                for k, t in zip(keys.to_numpy(), result.is_test, strict=True)])
+                for k, t in zip(keys.to_numpy(), is_test, strict=True)])
+        self._train_rows = None
         return split
 
     def _find_split(self, version_id: int) -> Split | None:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from mlpilot.errors import RegistryError
 from mlpilot.project.state import (
     Deployment,
+    EvaluationRecord,
     ModelAlias,
     ModelMetadata,
     ModelRecord,
@@ -91,6 +92,13 @@ class Registry:
             aliases = tuple(session.scalars(sa.select(ModelAlias.alias)
                                             .where(ModelAlias.model_id == model_id)))
         return ModelVersion(record, metadata, aliases)
+
+    def test_scores(self) -> dict[int, float]:
+        """Each model's latest test-set score, from the ``evaluations`` table."""
+        with self.state.session() as session:
+            rows = session.execute(sa.select(EvaluationRecord.model_id, EvaluationRecord.score)
+                                   .order_by(EvaluationRecord.id))
+            return {model_id: score for model_id, score in rows}
 
     def alias(self, name: str = CHAMPION) -> int | None:
         """The model id an alias points at (``None`` when it is not set)."""
