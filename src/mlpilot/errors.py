@@ -87,6 +87,10 @@ class MonitorError(MlpilotError):
     """Monitoring cannot run: no baseline, no logged requests, labels that match nothing."""
 
 
+class UnsupervisedError(MlpilotError):
+    """Reduction, clustering, anomaly detection or labelling cannot run on this input."""
+
+
 class RecipeError(MlpilotError):
     """A recipe name is unknown or its data is unavailable."""
 
