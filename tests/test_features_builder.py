@@ -57,6 +57,26 @@ def test_each_kind_gets_the_books_treatment() -> None:
         assert ("lat" in out.columns) == (variant == "tree")  # raw coordinates only for trees
 
 
+@pytest.mark.parametrize("pca, expect", [(0.9, None), (3, 3)])
+def test_pca_option_reduces_the_scaled_variant_only(pca: float, expect: int | None) -> None:
+    frame = _mixed_frame()
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"], pca=pca)
+    X, y = frame.drop(columns="y"), frame["y"]
+    scaled = build_from_source(render_python(plan), "scaled").fit(X, y)
+    full = build_from_source(render_python(plan_preparation(infer_schema(frame, "y"), ["y"])),
+                             "scaled").fit(X, y)
+    assert scaled.steps[-1][0] == "pca"
+    n_out = scaled.transform(X).shape[1]
+    assert n_out < full.transform(X).shape[1]
+    if expect is not None:
+        assert n_out == expect
+    else:  # the fewest components keeping 90 % of the variance
+        assert scaled.named_steps["pca"].explained_variance_ratio_.sum() >= 0.9
+        assert scaled.named_steps["pca"].explained_variance_ratio_[:-1].sum() < 0.9
+    tree = build_from_source(render_python(plan), "tree")
+    assert "pca" not in dict(tree.steps)
+
+
 def test_overrides_win() -> None:
     frame = _mixed_frame()
     plan = plan_preparation(infer_schema(frame, "y"), ["y"],

@@ -73,6 +73,8 @@ class PreparationPlan:
     seed: int = 42
     task: str = "regression"
     name: str = "project"
+    #: PCA after scaling (scaled variant only): a variance share in (0, 1) or a count.
+    pca: float | None = None
 
     def with_treatment(self, treatment: str) -> list[str]:
         return [c.column for c in self.columns.values() if c.treatment == treatment]
@@ -96,6 +98,7 @@ def plan_preparation(
     seed: int = 42,
     task: str = "regression",
     name: str = "project",
+    pca: float | None = None,
 ) -> PreparationPlan:
     """Decide each column's treatment from its kind and the exploration's flags."""
     heavy = set(heavy_tailed)
@@ -117,7 +120,7 @@ def plan_preparation(
         if c.treatment == "geo" and not any(c.column in p for p in pairs):
             c.treatment, c.reason = "numeric", c.reason + " (no coordinate partner: numeric)"
     plan = PreparationPlan(columns, geo_pairs=pairs, imputer=imputer, n_clusters=n_clusters,
-                           seed=seed, task=task, name=name)
+                           seed=seed, task=task, name=name, pca=pca)
     return plan
 
 
@@ -328,6 +331,7 @@ def render_python(plan: PreparationPlan) -> str:
         "",
         "from sklearn.base import clone",
         "from sklearn.compose import ColumnTransformer",
+        "from sklearn.decomposition import PCA",
         "from sklearn.experimental import enable_iterative_imputer  # noqa: F401",
         "from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer",
         "from sklearn.model_selection import KFold, StratifiedKFold",
@@ -341,6 +345,7 @@ def render_python(plan: PreparationPlan) -> str:
         "",
         f"SEED = {plan.seed}",
         f"N_CLUSTERS = {plan.n_clusters}",
+        f"PCA_COMPONENTS = {_pca_literal(plan.pca)}  # None: no PCA (scaled variant only)",
         f"NUMERIC_INPUTS = {numeric_inputs(plan)!r}",
         "",
         "",
@@ -360,11 +365,21 @@ def render_python(plan: PreparationPlan) -> str:
         "        (\"columns\", ColumnTransformer(columns, remainder=\"drop\",",
         "                                     verbose_feature_names_out=False)),",
         "    ])",
+        "    if variant == \"scaled\" and PCA_COMPONENTS is not None:",
+        "        # Chapter 8: keep this share of the variance (or this many components).",
+        "        pipeline.steps.append((\"pca\", PCA(n_components=PCA_COMPONENTS, "
+        "random_state=SEED)))",
         "    # Trees get a DataFrame, so category columns keep their dtype (native splits).",
         "    return pipeline.set_output(transform=\"pandas\") if variant == \"tree\" else pipeline",
         "",
     ]
     return "\n".join(lines)
+
+
+def _pca_literal(pca: float | None) -> str:
+    if pca is None:
+        return "None"
+    return str(int(pca)) if pca >= 1 else repr(float(pca))
 
 
 def _render_blocks(blocks: list[tuple[str, list[str], list[str]]], indent: int) -> list[str]:

@@ -48,12 +48,24 @@ class PrepareConfig(_Strict):
         "median", description="how numeric gaps are filled")
     n_clusters: int = Field(10, ge=1, description="k-means clusters for latitude/longitude "
                                                   "similarity features")
+    pca: float | None = Field(
+        None, gt=0, description="PCA after scaling for linear models, SVMs, kNN and neural nets: "
+                                "a share of variance to keep (0.95) or a number of components; "
+                                "trees never get it (rotated axes hurt them, book ch. 8)")
     ratios: Literal["auto", "none"] = Field(
         "auto", description="auto: try ratios of count-like columns, keep those that help CV")
     columns: dict[str, Literal["numeric", "log", "onehot", "target", "ordinal", "datetime",
                                "geo", "drop"]] = Field(
         default_factory=dict, description="per-column treatment overrides, e.g. "
                                           "total_rooms = \"log\", notes = \"drop\"")
+
+    @field_validator("pca")
+    @classmethod
+    def _pca_share_or_count(cls, value: float | None) -> float | None:
+        if value is not None and value >= 1 and not float(value).is_integer():
+            raise ValueError("pca is a share of variance below 1 (0.95) or a whole number of "
+                             "components (20)")
+        return value
 
 
 class ProjectConfig(_Strict):

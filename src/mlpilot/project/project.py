@@ -479,7 +479,8 @@ class Project(LifecycleMixin):
         plan = plan_preparation(self.schema, self.targets, heavy_tailed=heavy,
                                 minimums=minimums, overrides=dict(cfg.columns),
                                 imputer=cfg.imputer, n_clusters=cfg.n_clusters,
-                                seed=self.config.seed, task=framing.task, name=self.config.name)
+                                seed=self.config.seed, task=framing.task, name=self.config.name,
+                                pca=cfg.pca)
         if cfg.ratios == "auto":
             candidates = ratio_candidates(plan, X, heavy)
             plan = select_ratios(plan, X, y, candidates,
