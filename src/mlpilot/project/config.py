@@ -145,11 +145,13 @@ def render_config(config: ProjectConfig) -> str:
 
 def _render_table(lines: list[str], model: type[BaseModel], values: dict[str, Any]) -> None:
     for key, field in model.model_fields.items():
-        if key not in values:
+        unset = key not in values
+        if unset and (field.default is not None or field.is_required()):
             continue
         if field.description:
             lines.append(f"# {field.description}")
-        lines.append(tomli_w.dumps({key: values[key]}).strip())
+        # TOML has no null: an option that is off by default is shown commented out.
+        lines.append(f"# {key} = (unset)" if unset else tomli_w.dumps({key: values[key]}).strip())
 
 
 def save_config(config: ProjectConfig, path: Path) -> None:
