@@ -2,7 +2,9 @@
 
 The book streams MNIST from a ``np.memmap`` into ``IncrementalPCA``; a table on disk is more
 often Parquet. Both are read here as float32 batches of at most ``batch_rows`` rows, so peak
-memory is one batch (plus the model), whatever the file's size.
+memory is one batch (plus the model), whatever the file's size. Array files are read with
+plain file reads at their data offset rather than mapped: a map reserves the whole file's
+address space (a memory limit refuses it) and the pages it touches count as resident.
 """
 
 from __future__ import annotations
@@ -40,9 +42,16 @@ class BatchSource:
                                                   dtype=np.float32)
                                        for col in batch.columns])
         else:
-            data = _open_memmap(self.path, self.n_features)
-            for start in range(0, self.n_rows, self.batch_rows):
-                yield np.asarray(data[start:start + self.batch_rows], dtype=np.float32)
+            layout = _array_layout(self.path, self.n_features)
+            with open(self.path, "rb") as raw:
+                raw.seek(layout.offset)
+                for start in range(0, self.n_rows, self.batch_rows):
+                    rows = min(self.batch_rows, self.n_rows - start)
+                    batch = np.empty((rows, self.n_features), dtype=layout.dtype)
+                    if raw.readinto(memoryview(batch).cast("B")) != batch.nbytes:
+                        raise UnsupervisedError(f"{self.path.name} ended early",
+                                                "the file is truncated: write it again")
+                    yield batch.astype(np.float32, copy=False)
 
 
 def open_batches(path: str | os.PathLike[str], *, n_features: int | None = None,
@@ -65,9 +74,9 @@ def open_batches(path: str | os.PathLike[str], *, n_features: int | None = None,
                                     "pass a Parquet file with numeric columns")
         n_rows = pq.ParquetFile(file).metadata.num_rows
         return BatchSource(file, n_rows, len(names), names, batch_rows)
-    data = _open_memmap(file, n_features)
-    return BatchSource(file, data.shape[0], data.shape[1],
-                       [f"x{i}" for i in range(data.shape[1])], batch_rows)
+    layout = _array_layout(file, n_features)
+    return BatchSource(file, layout.n_rows, layout.n_features,
+                       [f"x{i}" for i in range(layout.n_features)], batch_rows)
 
 
 def write_memmap(path: str | os.PathLike[str], batches: Iterator[np.ndarray] | Sequence[np.ndarray],
@@ -82,31 +91,54 @@ def write_memmap(path: str | os.PathLike[str], batches: Iterator[np.ndarray] | S
             raw.write(array.tobytes())
             n_rows += len(array)
     header_file = file.with_name(file.name + ".hdr")
-    mm = np.lib.format.open_memmap(header_file, mode="w+", dtype=np.float32,
-                                   shape=(n_rows, n_features))
-    offset = mm.offset
-    del mm
-    with open(header_file, "r+b") as out, open(tmp, "rb") as src:
-        out.seek(offset)
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+              "fortran_order": False, "shape": (n_rows, n_features)}
+    with open(header_file, "wb") as out, open(tmp, "rb") as src:
+        np.lib.format.write_array_header_2_0(out, header)
         while chunk := src.read(1 << 24):
             out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
     os.replace(header_file, file)
     tmp.unlink()
     return file
 
 
-def _open_memmap(file: Path, n_features: int | None) -> np.ndarray:
+@dataclass(frozen=True)
+class _ArrayLayout:
+    offset: int
+    n_rows: int
+    n_features: int
+    dtype: np.dtype
+
+
+def _array_layout(file: Path, n_features: int | None) -> _ArrayLayout:
+    """Where the rows start, how many there are and their type (``.npy`` header or raw)."""
     if file.suffix == ".npy":
-        data = np.load(file, mmap_mode="r")
-    else:
-        if n_features is None:
-            raise UnsupervisedError(f"{file.name} is a raw memmap with no shape",
-                                    "pass n_features (columns per row), or save it as .npy")
-        data = np.memmap(file, dtype=np.float32, mode="r").reshape(-1, n_features)
-    if data.ndim != 2:
-        raise UnsupervisedError(f"{file.name} holds a {data.ndim}-D array",
-                                "store rows × features")
-    return data
+        with open(file, "rb") as raw:
+            try:
+                major, _ = np.lib.format.read_magic(raw)
+                read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(raw)
+            except ValueError as exc:
+                raise UnsupervisedError(f"{file.name} is not a .npy file: {exc}",
+                                        "save it with np.save or write_memmap") from None
+            offset = raw.tell()
+        if len(shape) != 2 or fortran or dtype.hasobject:
+            raise UnsupervisedError(f"{file.name} holds a {len(shape)}-D "
+                                    f"{'Fortran-ordered ' if fortran else ''}{dtype} array",
+                                    "store a C-ordered 2-D numeric array (rows × features)")
+        return _ArrayLayout(offset, shape[0], shape[1], dtype)
+    if n_features is None:
+        raise UnsupervisedError(f"{file.name} is a raw memmap with no shape",
+                                "pass n_features (columns per row), or save it as .npy")
+    item = np.dtype(np.float32).itemsize
+    size = file.stat().st_size
+    if size % (item * n_features):
+        raise UnsupervisedError(f"{file.name} does not hold whole rows of {n_features} float32",
+                                "check n_features")
+    return _ArrayLayout(0, size // (item * n_features), n_features, np.dtype(np.float32))
 
 
 def _is_numeric(kind: object) -> bool:
