@@ -6,14 +6,20 @@ recipe), and prints. Every command that acts on a project takes ``--project DIR`
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from mlpilot.cli import (
+    commands_anomalies,
+    commands_cluster,
     commands_data,
     commands_evaluate,
+    commands_label,
     commands_launch,
     commands_project,
     commands_recipes,
+    commands_reduce,
 )
 
 app = typer.Typer(
@@ -29,7 +35,26 @@ commands_project.register(app)
 commands_evaluate.register(app)
 commands_data.register(app)
 commands_launch.register(app)
+commands_reduce.register(app)
+commands_cluster.register(app)
+commands_anomalies.register(app)
+commands_label.register(app)
 app.add_typer(commands_recipes.recipe_app, name="recipe")
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Docstrings are wrapped at 100 columns; rich would keep those breaks in --help."""
+    for command in typer_app.registered_commands:
+        doc = inspect.getdoc(command.callback) if command.callback else None
+        if command.help is None and doc:
+            paragraphs = doc.split("\n\n")
+            command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
+
+
+_unwrap_help(app)
 
 
 def main() -> None:

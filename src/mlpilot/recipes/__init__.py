@@ -14,6 +14,13 @@ from mlpilot.recipes import (
     ch02_housing_test_ci,
     ch03_classification,
     ch07_ensembles,
+    ch08_reduction,
+    ch09_anomalies,
+    ch09_dbscan,
+    ch09_gmm,
+    ch09_kmeans,
+    ch09_segmentation,
+    ch09_semi_supervised,
 )
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 
@@ -21,7 +28,9 @@ RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (ch01_lifesat.RECIPE, ch02_housing_split.RECIPE, ch02_housing_pipeline.RECIPE,
               ch02_housing_forest.RECIPE, ch02_housing_test_ci.RECIPE,
-              ch03_classification.RECIPE, ch07_ensembles.RECIPE)
+              ch03_classification.RECIPE, ch07_ensembles.RECIPE, ch08_reduction.RECIPE,
+              ch09_kmeans.RECIPE, ch09_dbscan.RECIPE, ch09_gmm.RECIPE, ch09_anomalies.RECIPE,
+              ch09_semi_supervised.RECIPE, ch09_segmentation.RECIPE)
 }
 
 

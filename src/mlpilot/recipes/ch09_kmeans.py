@@ -21,8 +21,8 @@ import numpy as np
 from sklearn.datasets import make_blobs
 
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
+from mlpilot.unsupervised.book_compat import legacy_kmeans_plusplus
 from mlpilot.unsupervised.cluster import Clustering, cluster
-from mlpilot.unsupervised.label import legacy_kmeans_plusplus
 
 SEED = 42
 BLOB_CENTERS = np.array([[0.2, 2.3], [-1.5, 2.3], [-2.8, 1.8], [-2.8, 2.8], [-2.8, 1.3]])
