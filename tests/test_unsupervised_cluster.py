@@ -214,6 +214,14 @@ def test_label_agreement_ignores_cluster_numbering() -> None:
     assert agreement.mapping == {"0": "b", "3": "a"}
 
 
+def test_a_continuous_label_gets_means_per_cluster_not_a_class_agreement(
+        blobs: np.ndarray) -> None:
+    price = blobs[:400, 0] * 1000 + np.arange(400)  # a number per row, like a house value
+    result = cluster(blobs[:400], k=3, label=price)
+    assert result.agreement is None
+    assert any("continuous number" in n and "mean per cluster" in n for n in result.notes)
+
+
 # --------------------------------------------------------------------------- reports
 def test_report_holds_the_figures(tmp_path: Path, blobs: np.ndarray) -> None:
     result = cluster(blobs[:800])

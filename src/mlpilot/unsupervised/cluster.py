@@ -858,13 +858,29 @@ def cluster(data: pd.DataFrame | np.ndarray, *, method: str = "kmeans", k: int |
     if not out.labels_by_k and out.silhouette is not None:
         out.labels_by_k = {out.n_clusters: labels.astype(np.int32)}
     if truth is not None:
-        out.agreement = label_agreement(labels, truth, label_name=str(
-            label if isinstance(label, str) else getattr(truth, "name", None) or "label"))
+        name = str(label if isinstance(label, str) else getattr(truth, "name", None) or "label")
+        values = pd.Series(np.asarray(truth))
+        if _is_continuous(values):
+            means = values.groupby(labels).mean()
+            out.notes.append(
+                f"The label {name!r} is a continuous number, not classes, so no agreement "
+                "score: its mean per cluster is "
+                + ", ".join(f"{c}: {m:,.4g}" for c, m in means.items() if c != NOISE) + ".")
+        else:
+            out.agreement = label_agreement(labels, truth, label_name=name)
     out.profiles = cluster_profiles(frame.reset_index(drop=True), labels)
     if _n_clusters(labels) < 2:
         out.notes.append("Only one cluster was found: the data may have no cluster structure "
                          "at this scale (try other settings or another method).")
     return out
+
+
+def _is_continuous(values: pd.Series) -> bool:
+    """A numeric label with more distinct values than classes usually have (house prices)."""
+    from mlpilot.frame import MAX_INTEGER_CLASSES
+
+    numeric = pd.to_numeric(values, errors="coerce")
+    return bool(numeric.notna().all() and numeric.nunique() > MAX_INTEGER_CLASSES)
 
 
 # --------------------------------------------------------------------------- saved models
