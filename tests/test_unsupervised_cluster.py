@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from mlpilot.errors import UnsupervisedError
 from mlpilot.recipes import ch09_dbscan, ch09_gmm, ch09_kmeans, ch09_segmentation
+from mlpilot.recipes.book_data import ellipsoids
 from mlpilot.unsupervised.cluster import (
     DensityClusterAssigner,
     assign_rows,
@@ -93,7 +94,7 @@ def test_elbow_different_from_chosen_k_is_said() -> None:
 
 
 def test_gmm_chooses_k_by_bic() -> None:
-    X = ch09_gmm.ellipsoids()
+    X = ellipsoids()
     result = cluster(X, method="gmm", k_range=range(1, 6))
     assert result.n_clusters == 3 and result.chosen_by == "bic"
     assert result.scores is not None and {"bic", "aic"} <= set(result.scores.columns)
@@ -122,7 +123,7 @@ def test_kmeans_assigns_new_rows_like_predict(blobs: np.ndarray) -> None:
 
 
 def test_gmm_assigns_new_rows() -> None:
-    X = ch09_gmm.ellipsoids()
+    X = ellipsoids()
     result = cluster(X, method="gmm", k=3)
     labels = result.assign(result.estimator.means_)
     assert sorted(labels) == [0, 1, 2]  # each mean belongs to its own component
@@ -236,7 +237,7 @@ def test_report_holds_the_figures(tmp_path: Path, blobs: np.ndarray) -> None:
 
 
 def test_gmm_and_dbscan_reports_have_their_figures(tmp_path: Path, moons: np.ndarray) -> None:
-    gm = cluster(ch09_gmm.ellipsoids(), method="gmm", k_range=range(1, 5))
+    gm = cluster(ellipsoids(), method="gmm", k_range=range(1, 5))
     html = gm.write_report(tmp_path / "gmm").read_text()
     assert "BIC and AIC vs k" in html and "Density" in html
     db = cluster(moons, method="dbscan")

@@ -12,20 +12,13 @@ scores are the book's ``score_samples`` with the sign turned.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.datasets import load_digits
 
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
+from mlpilot.recipes.book_data import ellipsoids
 from mlpilot.unsupervised.anomalies import METHODS, detect_anomalies
 
 SEED = 42
-
-
-def ellipsoids() -> np.ndarray:
-    """The book's three ellipsoidal blobs (1,250 × 2)."""
-    X1, _ = make_blobs(n_samples=1000, centers=((4, -4), (0, 0)), random_state=SEED)
-    X1 = X1.dot(np.array([[0.374, 0.95], [0.732, 0.598]]))
-    X2, _ = make_blobs(n_samples=250, centers=1, random_state=SEED)
-    return np.r_[X1, X2 + np.array([6, -8])]
 
 
 def run() -> RecipeResult:

@@ -12,23 +12,16 @@ elsewhere: BIC/AIC are checked to 0.05.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_iris, make_blobs, make_moons
+from sklearn.datasets import load_iris, make_moons
 
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
+from mlpilot.recipes.book_data import ellipsoids
 from mlpilot.unsupervised.cluster import cluster
 
 SEED = 42
 BOOK_WEIGHTS = [0.39025715, 0.40007391, 0.20966893]
 BOOK_MEANS = np.array([[0.05131611, 0.07521837], [-1.40763156, 1.42708225],
                        [3.39893794, 1.05928897]])
-
-
-def ellipsoids() -> np.ndarray:
-    """The book's three ellipsoidal blobs (1,250 × 2; true weights 0.4, 0.4, 0.2)."""
-    X1, _ = make_blobs(n_samples=1000, centers=((4, -4), (0, 0)), random_state=SEED)
-    X1 = X1.dot(np.array([[0.374, 0.95], [0.732, 0.598]]))
-    X2, _ = make_blobs(n_samples=250, centers=1, random_state=SEED)
-    return np.r_[X1, X2 + np.array([6, -8])]
 
 
 def run() -> RecipeResult:

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
 from mlpilot.explore.style import ACCENT, HIST_BINS, NEGATIVE, figure_style, new_figure
+from mlpilot.unsupervised.image_grid import image_grid
 from mlpilot.unsupervised.page import Section
 
 if TYPE_CHECKING:
@@ -145,17 +146,7 @@ def anomaly_images(images: np.ndarray, scores: np.ndarray, rows: list[Any],
                    title: str = "Top anomalies") -> Figure:
     """Rows shown as images (up to 20, highest score first), row id and score above each."""
     n = min(len(images), 20)
-    cols = min(n, 10)
-    lines = max(1, -(-n // cols))
-    with figure_style():
-        fig = new_figure(1.1 * cols + 0.4, 1.35 * lines + 0.5)
-        for i in range(n):
-            ax = fig.add_subplot(lines, cols, i + 1)
-            ax.imshow(images[i], cmap="binary", interpolation="nearest")
-            ax.set_title(f"{rows[i]}\n{scores[i]:.3g}", fontsize=7.5, fontweight="normal")
-            ax.axis("off")
-        fig.suptitle(title)
-    return fig
+    return image_grid(images[:n], [f"{rows[i]}\n{scores[i]:.3g}" for i in range(n)], title)
 
 
 def pr_curve(metrics: dict[str, Any]) -> Figure:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
 from mlpilot.explore.style import ACCENT, CMAP, NEGATIVE, figure_style, new_figure
+from mlpilot.unsupervised.image_grid import image_grid
 from mlpilot.unsupervised.page import Section
 
 if TYPE_CHECKING:
@@ -31,18 +32,8 @@ PER_LINE = 10
 def representative_images(images: np.ndarray, titles: list[str],
                           title: str = "Representatives") -> Figure:
     """A grid of images, one per cluster, titled (cluster, row id, label ...)."""
-    n = len(images)
-    cols = min(n, PER_LINE)
-    lines = max(1, -(-n // cols))
-    with figure_style():
-        fig = new_figure(0.95 * cols + 0.3, 1.15 * lines + 0.5)
-        for i in range(n):
-            ax = fig.add_subplot(lines, cols, i + 1)
-            ax.imshow(images[i], cmap="binary", interpolation="bilinear")
-            ax.set_title(titles[i], fontsize=7, fontweight="normal")
-            ax.axis("off")
-        fig.suptitle(title)
-    return fig
+    return image_grid(images, titles, title, per_line=PER_LINE, interpolation="bilinear",
+                      cell=(0.95, 1.15), fontsize=7)
 
 
 def representative_map(reps: Representatives) -> Figure:
