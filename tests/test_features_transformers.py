@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mlpilot.features.neighbors import NeighborTarget, RotatedCoordinates
+from mlpilot.features.neighbors import NeighborMeans, NeighborTarget, RotatedCoordinates
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -64,6 +64,7 @@ CHECKED_ESTIMATORS: list[BaseEstimator] = [
     KNNOutOfFoldFeature(n_neighbors=3, cv=3, random_state=0),
     NeighborTarget(n_neighbors=(1, 3)),
     NeighborTarget(n_neighbors=3, weights="uniform"),
+    NeighborMeans(n_neighbors=3),
     RotatedCoordinates(),
 ]
 
@@ -78,6 +79,12 @@ def _expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
                 "(k-means++ seeding and the Lloyd iterations see a different data set)"
             ),
         }
+    if isinstance(estimator, NeighborMeans):
+        reason = ("leave-one-out on the training rows: fit_transform(X) differs from "
+                  "fit(X).transform(X) on purpose (as NeighborTarget's)")
+        return {"check_transformer_general": reason,
+                "check_transformer_general(readonly_memmap=True)": reason,
+                "check_transformer_data_not_an_array": reason}
     if isinstance(estimator, RotatedCoordinates):
         reason = "takes exactly one (x, y) pair of columns; the check feeds it more"
         return {name: reason for name in (
@@ -405,6 +412,21 @@ def test_neighbor_target_never_sees_own_target() -> None:
     # a new row at a training row's place does use that row
     fitted = NeighborTarget(n_neighbors=1, weights="uniform").fit(X, y)
     assert fitted.transform(np.array([[0.0, 0.0]]))[0, 0] == 100.0
+
+
+def test_neighbor_means_describe_the_neighbourhood_without_the_row() -> None:
+    # coordinates, then one value: each training row sees its two nearest *other* rows
+    X = np.array([[0.0, 0.0, 10.0], [0.0, 1.0, 20.0], [0.0, 2.0, 30.0], [0.0, 9.0, 90.0]])
+    nm = NeighborMeans(n_neighbors=2)
+    out = nm.fit_transform(X)
+    assert out[0].tolist() == [1.5, 25.0, -15.0]  # distances 1, 2; rows 1 and 2; 10 - 25
+    assert out[3, 1] == 25.0  # rows 2 and 1 (not itself)
+    assert nm.get_feature_names_out(["lat", "lon", "income"]).tolist() == [
+        "near_distance", "near_income", "vs_near_income"]
+    # a new row at a training row's place does see that row
+    assert nm.transform(np.array([[0.0, 0.0, 10.0]]))[0, 1] == 15.0
+    with pytest.raises(ValueError, match="two coordinates"):
+        NeighborMeans().fit(X[:, :1])
 
 
 def test_neighbor_target_drops_self_among_duplicates() -> None:

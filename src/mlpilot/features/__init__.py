@@ -1,7 +1,7 @@
 """Preparing the data: the book's transformers, data cleaning, and the automatic builder."""
 
 from mlpilot.features.cleaning import CategoryCodes, DataCleaner, DatetimeParts
-from mlpilot.features.neighbors import NeighborTarget, RotatedCoordinates
+from mlpilot.features.neighbors import NeighborMeans, NeighborTarget, RotatedCoordinates
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -19,6 +19,7 @@ __all__ = [
     "DatetimeParts",
     "KNNOutOfFoldFeature",
     "LogTransformer",
+    "NeighborMeans",
     "NeighborTarget",
     "RBFSimilarity",
     "RatioFeatures",

@@ -8,12 +8,16 @@ House prices are local. Two transformers give a model the neighbourhood directly
   never enters its own feature, and every row sees neighbours as dense as a new row does
   (an out-of-fold version sees only (k-1)/k of the rows, so the model learns to distrust
   a feature that is better at prediction time).
+* :class:`NeighborMeans` — what the neighbourhood looks like without the target: the mean
+  of each value column (income, age ...) over the *k* nearest rows by place, and how the row
+  differs from it (a rich district in a poor area is not a rich district in a rich one).
 * :class:`RotatedCoordinates` — the coordinates projected on a few rotated axes, so that
   axis-aligned tree splits can follow a diagonal coastline.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, Self
 
@@ -151,6 +155,67 @@ def _drop_self(distances: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, 
     keep = ~is_self
     n = indices.shape[1] - 1
     return distances[keep].reshape(-1, n), indices[keep].reshape(-1, n)
+
+
+class NeighborMeans(TransformerMixin, BaseEstimator):
+    """How close the neighbours are, the mean of each value column among them, and the gap.
+
+    Input: the two coordinates first, then any value columns (income, age ...). Output: the
+    mean distance to the *k* nearest rows by place (how dense the area is), then per value
+    column the neighbourhood's mean (``near_<column>``) and the row's difference from it
+    (``vs_near_<column>``). ``fit_transform`` (training rows) leaves each row out of its own
+    neighbours, as :class:`NeighborTarget` does, so training rows see their neighbourhood as
+    a new row will; hence it differs from ``fit(X).transform(X)`` on purpose.
+    """
+
+    def __init__(self, n_neighbors: int = 10) -> None:
+        self.n_neighbors = n_neighbors
+
+    def fit(self, X: ArrayLike, y: Any = None) -> Self:
+        """Index the training rows by place and keep their values."""
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: ArrayLike, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit, then describe each training row by its neighbours *other than itself*."""
+        X = self._fit(X)
+        k = min(self.n_neighbors, len(X) - 1)
+        if k < 1:
+            raise ValueError("NeighborMeans needs at least 2 training rows")
+        distances, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k + 1)
+        distances, indices = _drop_self(distances, indices)
+        return self._describe(X, distances, indices)
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Describe new rows by their nearest training rows."""
+        check_is_fitted(self, "index_")
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        k = min(self.n_neighbors, self.index_.n_samples_fit_)
+        distances, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k)
+        return self._describe(X, distances, indices)
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        """``near_distance``, then ``near_<column>`` and ``vs_near_<column>`` per value."""
+        check_is_fitted(self, "index_")
+        names = [str(n) for n in _input_names(self, input_features)[2:]]
+        return np.asarray(["near_distance"] + [f"near_{n}" for n in names]
+                          + [f"vs_near_{n}" for n in names], dtype=object)
+
+    def _fit(self, X: ArrayLike) -> np.ndarray:
+        if not isinstance(self.n_neighbors, numbers.Integral) or self.n_neighbors < 1:
+            raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES)
+        if X.shape[1] < 2:
+            raise ValueError("NeighborMeans needs the two coordinates first, got "
+                             f"{X.shape[1]} feature(s)")
+        self.index_ = NearestNeighbors().fit(X[:, :2])
+        self.values_ = X[:, 2:].copy()
+        return X
+
+    def _describe(self, X: np.ndarray, distances: np.ndarray,
+                  indices: np.ndarray) -> np.ndarray:
+        means = self.values_[indices].mean(axis=1)
+        return np.hstack([distances.mean(axis=1, keepdims=True), means, X[:, 2:] - means])
 
 
 class RotatedCoordinates(TransformerMixin, BaseEstimator):
