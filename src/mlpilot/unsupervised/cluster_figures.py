@@ -59,26 +59,39 @@ def cluster_colors(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(max(n, 1))]
 
 
+def _mark_chosen(ax: Any, rows: pd.DataFrame, column: str, chosen: int | None,
+                 label: str) -> None:
+    """Circle the chosen k on a score-vs-k curve (with a legend entry)."""
+    if chosen is None or chosen not in set(rows["k"]):
+        return
+    y = float(rows.loc[rows["k"] == chosen, column].iloc[0])
+    ax.plot([chosen], [y], "o", ms=11, mfc="none", mec=NEGATIVE, mew=1.8,
+            label=label.format(k=chosen, y=y))
+    ax.legend()
+
+
+def _k_curve(rows: pd.DataFrame, column: str, ylabel: str, title: str) -> tuple[Figure, Any]:
+    fig = new_figure(6.0, 3.6)
+    ax = fig.add_subplot()
+    ax.plot(rows["k"], rows[column], "o-", color=ACCENT)
+    ax.set_xlabel("k (number of clusters)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(list(rows["k"]))
+    ax.set_title(title)
+    return fig, ax
+
+
 def inertia_figure(scores: pd.DataFrame, elbow: int | None, chosen: int | None) -> Figure:
     """Inertia vs k with the elbow marked (the book's figure 9-8)."""
     with figure_style():
-        fig = new_figure(6.0, 3.6)
-        ax = fig.add_subplot()
-        ax.plot(scores["k"], scores["inertia"], "o-", color=ACCENT)
+        fig, ax = _k_curve(scores, "inertia", "inertia", "Inertia vs k: look for the elbow")
         if elbow is not None and elbow in set(scores["k"]):
             y = float(scores.loc[scores["k"] == elbow, "inertia"].iloc[0])
             span = float(scores["inertia"].max() - scores["inertia"].min()) or 1.0
             ax.annotate("elbow", xy=(elbow, y), xytext=(elbow + 0.8, y + 0.35 * span),
                         arrowprops={"arrowstyle": "->", "color": "black"}, fontsize=11)
-        if chosen is not None and chosen != elbow and chosen in set(scores["k"]):
-            y = float(scores.loc[scores["k"] == chosen, "inertia"].iloc[0])
-            ax.plot([chosen], [y], "o", ms=11, mfc="none", mec=NEGATIVE, mew=1.8,
-                    label=f"chosen k = {chosen}")
-            ax.legend()
-        ax.set_xlabel("k (number of clusters)")
-        ax.set_ylabel("inertia")
-        ax.set_xticks(list(scores["k"]))
-        ax.set_title("Inertia vs k: look for the elbow")
+        if chosen != elbow:
+            _mark_chosen(ax, scores, "inertia", chosen, "chosen k = {k}")
     return fig
 
 
@@ -86,18 +99,9 @@ def silhouette_figure(scores: pd.DataFrame, chosen: int | None) -> Figure:
     """Silhouette score vs k, the chosen k marked (figure 9-9)."""
     rows = scores.dropna(subset=["silhouette"])
     with figure_style():
-        fig = new_figure(6.0, 3.6)
-        ax = fig.add_subplot()
-        ax.plot(rows["k"], rows["silhouette"], "o-", color=ACCENT)
-        if chosen is not None and chosen in set(rows["k"]):
-            y = float(rows.loc[rows["k"] == chosen, "silhouette"].iloc[0])
-            ax.plot([chosen], [y], "o", ms=11, mfc="none", mec=NEGATIVE, mew=1.8,
-                    label=f"best: k = {chosen} ({y:.3f})")
-            ax.legend()
-        ax.set_xlabel("k (number of clusters)")
-        ax.set_ylabel("silhouette score")
-        ax.set_xticks(list(rows["k"]))
-        ax.set_title("Silhouette score vs k (higher is better)")
+        fig, ax = _k_curve(rows, "silhouette", "silhouette score",
+                           "Silhouette score vs k (higher is better)")
+        _mark_chosen(ax, rows, "silhouette", chosen, "best: k = {k} ({y:.3f})")
     return fig
 
 
