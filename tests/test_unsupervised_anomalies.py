@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits, make_blobs
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from typer.testing import CliRunner
 
+from cli_apps import single_command_app
 from mlpilot.cli.commands_anomalies import register
 from mlpilot.errors import UnsupervisedError
 from mlpilot.recipes.ch09_anomalies import RECIPE
@@ -175,14 +176,7 @@ def test_detector_is_a_scikit_learn_estimator(estimator: AnomalyDetector, check)
 
 
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def main() -> None:
-        """Test app."""
-
-    return app
+    return single_command_app(register)
 
 
 runner = CliRunner()

@@ -14,6 +14,7 @@ from sklearn.datasets import make_blobs, make_moons
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from typer.testing import CliRunner
 
+from cli_apps import single_command_app
 from mlpilot.errors import UnsupervisedError
 from mlpilot.recipes import ch09_dbscan, ch09_gmm, ch09_kmeans, ch09_segmentation
 from mlpilot.recipes.book_data import ellipsoids
@@ -307,14 +308,7 @@ def test_segment_bad_input() -> None:
 def _app() -> typer.Typer:
     from mlpilot.cli.commands_cluster import register
 
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def main() -> None:
-        """Test app."""
-
-    return app
+    return single_command_app(register)
 
 
 def _invoke(*args: str) -> tuple[int, str]:

@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 from typer.testing import CliRunner
 
+from cli_apps import single_command_app
 from mlpilot.cli.commands_label import register
 from mlpilot.errors import UnsupervisedError
 from mlpilot.recipes.ch09_semi_supervised import RECIPE
@@ -169,14 +170,7 @@ def test_next_to_label_picks_the_least_certain_rows(blobs) -> None:  # type: ign
 
 
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def main() -> None:
-        """Test app."""
-
-    return app
+    return single_command_app(register)
 
 
 runner = CliRunner()

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.random_projection import johnson_lindenstrauss_min_dim
 from typer.testing import CliRunner
 
+from cli_apps import single_command_app
 from mlpilot.data.catalog import load_dataset
 from mlpilot.errors import UnsupervisedError
 from mlpilot.unsupervised.kernel_pca import tune_kernel_pca
@@ -272,14 +273,7 @@ def test_one_row_is_refused() -> None:
 def app() -> typer.Typer:
     from mlpilot.cli.commands_reduce import register
 
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def main() -> None:  # keeps `reduce` a subcommand
-        pass
-
-    return app
+    return single_command_app(register)
 
 
 def test_cli_writes_the_report_model_and_embedding(app: typer.Typer, tmp_path: Path) -> None:
