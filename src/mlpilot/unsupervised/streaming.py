@@ -81,27 +81,40 @@ def open_batches(path: str | os.PathLike[str], *, n_features: int | None = None,
 
 def write_memmap(path: str | os.PathLike[str], batches: Iterator[np.ndarray] | Sequence[np.ndarray],
                  n_features: int) -> Path:
-    """Append float32 batches to a ``.npy`` file without holding them all (for tests, demos)."""
+    """Append float32 batches to a ``.npy`` file without holding them all (for tests, demos).
+
+    One pass: the header is written with room for any row count, the rows follow, and the
+    header is rewritten in place with the real count; the file appears under its name (atomic
+    rename) only when complete.
+    """
     file = Path(path)
-    tmp = file.with_name(file.name + ".tmp")
+    partial = file.with_name(file.name + ".partial")
     n_rows = 0
-    with open(tmp, "wb") as raw:
+    with open(partial, "wb") as out:
+        out.write(_npy_header(0, n_features))
         for batch in batches:
             array = np.ascontiguousarray(batch, dtype=np.float32).reshape(-1, n_features)
-            raw.write(array.tobytes())
+            out.write(array.tobytes())
             n_rows += len(array)
-    header_file = file.with_name(file.name + ".hdr")
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-              "fortran_order": False, "shape": (n_rows, n_features)}
-    with open(header_file, "wb") as out, open(tmp, "rb") as src:
-        np.lib.format.write_array_header_2_0(out, header)
-        while chunk := src.read(1 << 24):
-            out.write(chunk)
+        out.seek(0)
+        out.write(_npy_header(n_rows, n_features))
         out.flush()
         os.fsync(out.fileno())
-    os.replace(header_file, file)
-    tmp.unlink()
+    os.replace(partial, file)
     return file
+
+
+#: Bytes of the ``.npy`` header ``write_memmap`` writes: fits any shape, keeps 64-byte alignment.
+_HEADER_BYTES = 128
+
+
+def _npy_header(n_rows: int, n_features: int) -> bytes:
+    """A version 1.0 ``.npy`` header of exactly ``_HEADER_BYTES`` (padded with spaces)."""
+    text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                 "fortran_order": False, "shape": (n_rows, n_features)})
+    room = _HEADER_BYTES - len(np.lib.format.magic(1, 0)) - 2
+    return (np.lib.format.magic(1, 0) + room.to_bytes(2, "little")
+            + text.ljust(room - 1).encode("latin1") + b"\n")
 
 
 @dataclass(frozen=True)
