@@ -6,8 +6,6 @@ recipe), and prints. Every command that acts on a project takes ``--project DIR`
 
 from __future__ import annotations
 
-import inspect
-
 import typer
 
 from mlpilot.cli import (
@@ -28,6 +26,8 @@ app = typer.Typer(
          "the way Hands-On Machine Learning teaches it.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Markdown joins the lines of a wrapped docstring (rich mode would keep each break).
+    rich_markup_mode="markdown",
     add_completion=False,
 )
 
@@ -40,21 +40,6 @@ commands_cluster.register(app)
 commands_anomalies.register(app)
 commands_label.register(app)
 app.add_typer(commands_recipes.recipe_app, name="recipe")
-
-
-def _unwrap_help(typer_app: typer.Typer) -> None:
-    """Docstrings are wrapped at 100 columns; rich would keep those breaks in --help."""
-    for command in typer_app.registered_commands:
-        doc = inspect.getdoc(command.callback) if command.callback else None
-        if command.help is None and doc:
-            paragraphs = doc.split("\n\n")
-            command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
-    for group in typer_app.registered_groups:
-        if group.typer_instance is not None:
-            _unwrap_help(group.typer_instance)
-
-
-_unwrap_help(app)
 
 
 def main() -> None:
