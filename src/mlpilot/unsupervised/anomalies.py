@@ -40,8 +40,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mlpilot.atomic import write_text, write_with
+from mlpilot.atomic import write_text
 from mlpilot.errors import UnsupervisedError
+from mlpilot.registry.persistence import save_artifact
 from mlpilot.unsupervised.inputs import FeatureMatrix, as_frame, feature_matrix
 
 __all__ = ["METHODS", "Anomalies", "AnomalyDetector", "NoveltyScores", "detect_anomalies"]
@@ -384,10 +385,7 @@ class Anomalies:
 
     def save_model(self, path: str | os.PathLike[str]) -> Path:
         """The fitted model (feature transformer + detector) as a skops file, atomically."""
-        import skops.io
-
-        model = self.model
-        return write_with(path, lambda p: skops.io.dump(model, p))
+        return save_artifact(self.model, Path(path)).path
 
 
 def detect_anomalies(data: pd.DataFrame | np.ndarray, *, method: str = "isolation_forest",

@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mlpilot.atomic import write_text, write_with
 from mlpilot.errors import UnsupervisedError
+from mlpilot.registry.persistence import save_artifact
 from mlpilot.unsupervised.inputs import FeatureMatrix, as_frame, feature_matrix
 from mlpilot.unsupervised.page import Section
 from mlpilot.unsupervised.profiles import ClusterProfiles, cluster_profiles
@@ -545,10 +546,7 @@ class Clustering:
 
     def save_model(self, path: str | os.PathLike[str]) -> Path:
         """The model (features + assignment) as a skops file; :func:`load_cluster_model`."""
-        import skops.io as sio
-
-        model = self.model
-        return write_with(path, lambda p: sio.dump(model, p))
+        return save_artifact(self.model, Path(path)).path
 
     def write_labels(self, path: str | os.PathLike[str]) -> Path:
         """The rows clustered with a ``cluster`` column, as Parquet."""

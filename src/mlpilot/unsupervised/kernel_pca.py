@@ -24,8 +24,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from mlpilot.atomic import write_text, write_with
+from mlpilot.atomic import write_text
 from mlpilot.errors import UnsupervisedError
+from mlpilot.registry.persistence import save_artifact
 from mlpilot.unsupervised.inputs import feature_matrix
 from mlpilot.unsupervised.page import Section, write_page
 from mlpilot.unsupervised.reduce import _json_safe
@@ -67,9 +68,7 @@ class KernelPCATuning:
                 "table": _json_safe(self.table.to_dict(orient="records"))}
 
     def save_model(self, path: str | os.PathLike[str]) -> Path:
-        import skops.io
-
-        return write_with(path, lambda p: skops.io.dump(self.model, p))
+        return save_artifact(self.model, Path(path)).path
 
     def write_report(self, directory: str | os.PathLike[str]) -> Path:
         """``kernel-pca.html`` and ``kernel-pca.json``; returns the HTML path."""

@@ -27,8 +27,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 
-from mlpilot.atomic import write_text, write_with
+from mlpilot.atomic import write_text
 from mlpilot.errors import UnsupervisedError
+from mlpilot.registry.persistence import save_artifact
 from mlpilot.unsupervised.book_compat import legacy_kmeans_plusplus
 from mlpilot.unsupervised.inputs import FeatureMatrix, feature_matrix
 
@@ -676,9 +677,7 @@ def _with_features(features: FeatureMatrix, model: Any) -> Any:
 
 
 def _dump(model: Any, path: str | os.PathLike[str]) -> Path:
-    import skops.io
-
-    return write_with(path, lambda p: skops.io.dump(model, p))
+    return save_artifact(model, Path(path)).path
 
 
 def _plain(index: Any) -> list[Any]:

@@ -36,6 +36,7 @@ from sklearn.random_projection import (
 
 from mlpilot.atomic import write_text, write_with
 from mlpilot.errors import UnsupervisedError
+from mlpilot.registry.persistence import save_artifact
 from mlpilot.unsupervised.inputs import FeatureMatrix, feature_matrix
 from mlpilot.unsupervised.page import Section, write_page
 
@@ -256,9 +257,7 @@ class Reduction:
 
     def save_model(self, path: str | os.PathLike[str]) -> Path:
         """The fitted pipeline as a skops file (atomic)."""
-        import skops.io
-
-        return write_with(path, lambda p: skops.io.dump(self.model, p))
+        return save_artifact(self.model, Path(path)).path
 
     def embedding_frame(self) -> pd.DataFrame:
         """The embedding as a table: the input row number, z1..zd, and the label."""
