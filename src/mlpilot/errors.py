@@ -103,3 +103,7 @@ class TestSetReuseWarning(UserWarning):
 
 class DataQualityWarning(UserWarning):
     """Bad values were found and handled (coerced, treated as missing); the column is named."""
+
+
+class DeepLearningError(MlpilotError):
+    """A neural network cannot be built or trained as configured (backend, layers, data)."""
