@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEEP_TESTS = $(wildcard tests/test_deep_*.py)
 
 .PHONY: install demo test lint lock clean
 
@@ -20,8 +21,11 @@ $(STAMP): pyproject.toml requirements.lock
 demo: install
 	$(BIN)/mlpilot demo --project build/demo
 
+# The whole suite on the default Keras backend (JAX), then the neural-network tests again on
+# TensorFlow, the book's backend.
 test: install lint
 	$(BIN)/python -m pytest -q
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -p no:cacheprovider $(DEEP_TESTS)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -21,6 +21,8 @@ from mlpilot.recipes import (
     ch09_kmeans,
     ch09_segmentation,
     ch09_semi_supervised,
+    ch10_fashion_mlp,
+    ch10_wide_deep,
 )
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 
@@ -30,7 +32,8 @@ RECIPES: dict[str, Recipe] = {
               ch02_housing_forest.RECIPE, ch02_housing_test_ci.RECIPE,
               ch03_classification.RECIPE, ch07_ensembles.RECIPE, ch08_reduction.RECIPE,
               ch09_kmeans.RECIPE, ch09_dbscan.RECIPE, ch09_gmm.RECIPE, ch09_anomalies.RECIPE,
-              ch09_semi_supervised.RECIPE, ch09_segmentation.RECIPE)
+              ch09_semi_supervised.RECIPE, ch09_segmentation.RECIPE,
+              ch10_fashion_mlp.RECIPE, ch10_wide_deep.RECIPE)
 }
 
 
