@@ -23,6 +23,7 @@ from mlpilot.recipes import (
     ch09_semi_supervised,
     ch10_fashion_mlp,
     ch10_wide_deep,
+    ch12_custom_huber,
 )
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 
@@ -33,7 +34,8 @@ RECIPES: dict[str, Recipe] = {
               ch03_classification.RECIPE, ch07_ensembles.RECIPE, ch08_reduction.RECIPE,
               ch09_kmeans.RECIPE, ch09_dbscan.RECIPE, ch09_gmm.RECIPE, ch09_anomalies.RECIPE,
               ch09_semi_supervised.RECIPE, ch09_segmentation.RECIPE,
-              ch10_fashion_mlp.RECIPE, ch10_wide_deep.RECIPE)
+              ch10_fashion_mlp.RECIPE, ch10_wide_deep.RECIPE,
+              ch12_custom_huber.RECIPE)
 }
 
 
