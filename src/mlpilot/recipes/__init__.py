@@ -23,6 +23,8 @@ from mlpilot.recipes import (
     ch09_semi_supervised,
     ch10_fashion_mlp,
     ch10_wide_deep,
+    ch11_1cycle,
+    ch11_mc_dropout,
     ch12_custom_huber,
 )
 from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
@@ -35,7 +37,7 @@ RECIPES: dict[str, Recipe] = {
               ch09_kmeans.RECIPE, ch09_dbscan.RECIPE, ch09_gmm.RECIPE, ch09_anomalies.RECIPE,
               ch09_semi_supervised.RECIPE, ch09_segmentation.RECIPE,
               ch10_fashion_mlp.RECIPE, ch10_wide_deep.RECIPE,
-              ch12_custom_huber.RECIPE)
+              ch11_mc_dropout.RECIPE, ch11_1cycle.RECIPE, ch12_custom_huber.RECIPE)
 }
 
 
