@@ -11,7 +11,9 @@ from mlpilot.data.schema import ColumnKind, Schema, infer_schema
 from mlpilot.errors import SchemaError
 
 from . import figures as fig
+from . import images
 from .flags import (
+    RULES,
     Flag,
     capped_flags,
     constant_flags,
@@ -25,7 +27,7 @@ from .flags import (
     sort_flags,
 )
 from .leakage import leakage_flags
-from .report import Exploration
+from .report import LEAKAGE_RULE, Exploration
 from .stats import (
     category_columns,
     correlation_matrix,
@@ -75,6 +77,9 @@ def explore(
         raise SchemaError(f"the schema does not describe column(s) {missing[:5]}",
                           hint="infer the schema from the same table, or pass schema=None")
 
+    layout = images.image_layout(frame, schema, target)
+    if layout is not None:
+        return _explore_images(frame, target, schema, layout, draw=draw, name=name)
     correlations = target_correlations(frame, schema, target)
     stats = table_stats(frame, schema, target, correlations)
     flags = sort_flags((f for detect in DETECTORS for f in detect(frame, schema, target)),
@@ -96,6 +101,34 @@ def explore(
         builders = _figure_builders(frame, schema, target, exploration, size_by=size_by,
                                     color_by=color_by,
                                     max_scatter_features=max_scatter_features)
+        exploration.figures = fig.render(builders)
+    return exploration
+
+
+def _explore_images(frame: pd.DataFrame, target: str | None, schema: Schema,
+                    layout: images.ImageLayout, *, draw: bool, name: str | None
+                    ) -> Exploration:
+    """An image table: pixels looked at as images, the other columns as usual."""
+    stats = table_stats(frame, schema, target, None)
+    stats["image"] = images.image_summary(layout)
+    flags = sort_flags(images.image_flags(frame, schema, target, layout, DETECTORS),
+                       list(frame.columns), target)
+    others = images.other_columns(frame, layout)
+    others_schema = images.sub_schema(schema, others)
+    counts = value_counts(frame, category_columns(others_schema))
+    labels = images.class_labels(frame, target)
+    if labels is not None and target is not None and target not in counts:
+        counts[target] = images.class_counts(labels)
+    exploration = Exploration(
+        target=target, schema=schema, stats=stats, flags=flags, figures={},
+        structure=structure_table(frame[others], others_schema),
+        describe=describe_table(frame, numeric_columns(others_schema, target)),
+        value_counts=counts, correlations=None, name=name, image=layout,
+        rules=[*RULES, LEAKAGE_RULE, images.IMAGE_RULE])
+    if draw:
+        builders = images.image_builders(frame, target, layout)
+        features = [c for c in numeric_columns(others_schema) if c != target]
+        builders |= images.other_histograms(stats, features)
         exploration.figures = fig.render(builders)
     return exploration
 

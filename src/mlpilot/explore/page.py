@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
 #: Figure name → (title, caption); figures are shown in this order.
 FIGURE_TEXT: dict[str, tuple[str, str]] = {
+    "image_samples": (
+        "Sample images",
+        "Training images with their class above each (the book's Figure 10-10): one column "
+        "per class when there are at most ten. Look for mislabelled, empty or odd images."),
+    "class_means": (
+        "Mean image per class",
+        "Each pixel averaged over the class's training images (the count under the name): "
+        "classes with similar mean images are the ones a model will confuse."),
+    "class_balance": (
+        "Class balance",
+        "Training rows per class with their share. Balanced classes make accuracy a fair "
+        "measure; otherwise look at per-class recall."),
     "target_correlation": (
         "Correlation with the target",
         "Bars: Pearson (linear) correlation; dots: Spearman (rank, any monotonic relation). "
@@ -132,6 +144,11 @@ TEMPLATE = r"""
 {% endfor %}
 </div>
 <p>Column kinds: {{ kinds }}.{% if geo %} Coordinates: {{ geo }}.{% endif %}</p>
+{% if image %}
+<p><strong>The rows are images:</strong> {{ image }}. They are explored as images (samples,
+mean image per class) rather than column by column; per-pixel statistics are still saved
+in the statistics (the monitoring baseline).</p>
+{% endif %}
 <p class="muted">Computed from the {{ n_rows }} rows given (the training set only: the test set
 stays unseen). The statistics below are saved as the monitoring baseline.</p>
 
@@ -155,6 +172,10 @@ stays unseen). The statistics below are saved as the monitoring baseline.</p>
 
 <h2 id="mlx-columns">Columns</h2>
 <h3>Structure</h3>
+{% if image %}
+<p class="muted">The {{ image_pixels }} pixel columns are not listed one by one; the columns
+below are the others.</p>
+{% endif %}
 <div class="scroll"><table>
 <tr><th>Column</th><th>Kind</th><th>dtype</th><th class="n">Non-null</th>
 <th class="n">Missing</th><th class="n">Unique</th><th class="n">Memory</th>
@@ -331,6 +352,10 @@ def context(exp: Exploration) -> dict[str, Any]:
     elif exp.target is not None:
         reason = (f"The target {exp.target} is not numeric (nor binary): correlation with it "
                   "is not defined. Look at the category counts instead.")
+    if exp.image is not None:
+        reason = ("The rows are images: the correlation of a single pixel with the target "
+                  "says little. The mean image per class (below) shows what differs between "
+                  "classes.")
 
     figures = [_figure(n, png) for n, png in _ordered(exp.figures)]
     return {
@@ -346,6 +371,8 @@ def context(exp: Exploration) -> dict[str, Any]:
         "correlations": correlations, "no_correlation_reason": reason,
         "correlation_figures": [f for f in figures if f["name"] in CORRELATION_FIGURES],
         "other_figures": [f for f in figures if f["name"] not in CORRELATION_FIGURES],
+        "image": exp.image.description if exp.image is not None else None,
+        "image_pixels": f"{exp.image.n_pixels:,}" if exp.image is not None else "",
     }
 
 

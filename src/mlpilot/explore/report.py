@@ -12,6 +12,7 @@ import pandas as pd
 
 from mlpilot.atomic import write_text
 from mlpilot.data.schema import Schema
+from mlpilot.features.images import ImageLayout
 
 from .flags import RULES, Flag
 from .leakage import LEAK_ACCURACY, LEAK_AUC, LEAK_R2, LEAK_SAMPLE, TREE_DEPTH
@@ -29,7 +30,8 @@ class Exploration:
     """What :func:`mlpilot.explore.explore` found about one (training) table.
 
     ``stats`` is plain JSON (the monitoring baseline), ``flags`` the findings to act on,
-    ``figures`` name → PNG bytes. The remaining attributes are the tables shown in the report.
+    ``figures`` name → PNG bytes. The remaining attributes are the tables shown in the report;
+    ``image`` is set when the rows are images (then the tables leave the pixels out).
     """
 
     target: str | None
@@ -43,6 +45,7 @@ class Exploration:
     correlations: pd.DataFrame | None
     name: str | None = None
     rules: list[str] = field(default_factory=lambda: [*RULES, LEAKAGE_RULE])
+    image: ImageLayout | None = None
 
     def flags_of(self, kind: str | None = None, column: str | None = None) -> list[Flag]:
         """The flags of one kind and/or about one column."""

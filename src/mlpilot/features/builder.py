@@ -10,11 +10,18 @@ exactly what runs. Two variants come out of one plan, as the book suggests:
   one-hot categories, standardization);
 * ``tree`` — for tree ensembles: no logs or scaling (trees do not care), raw coordinates
   kept beside the cluster similarities, categories as ordinal codes.
+
+A table whose rows are images (:mod:`mlpilot.features.images`) gets the image plan: its
+pixels are divided by their maximum (the book's ``X / 255``) and skip every per-column
+analysis (logs, ratios, clusters), which mean nothing for pixels and would take hours for
+784 of them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
+import textwrap
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +32,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from mlpilot.data.schema import NUMERIC_KINDS, ColumnKind, Schema
+from mlpilot.features.images import ImageLayout, detect_image_table
 
-Treatment = Literal["numeric", "log", "onehot", "target", "ordinal", "datetime", "geo", "drop"]
+Treatment = Literal["numeric", "log", "onehot", "target", "ordinal", "datetime", "geo", "drop",
+                    "pixels"]
 TREATMENTS: tuple[str, ...] = ("numeric", "log", "onehot", "target", "ordinal", "datetime",
-                               "geo", "drop")
+                               "geo", "drop", "pixels")
 VARIANTS = ("scaled", "tree")
 #: Categoricals with more distinct values than this are target-encoded instead of one-hot.
 MAX_ONE_HOT = 20
@@ -75,12 +84,21 @@ class PreparationPlan:
     name: str = "project"
     #: PCA after scaling (scaled variant only): a variance share in (0, 1) or a count.
     pca: float | None = None
+    #: Set when the rows are images: the pixel columns, the image shape, the largest value.
+    image: ImageLayout | None = None
 
     def with_treatment(self, treatment: str) -> list[str]:
         return [c.column for c in self.columns.values() if c.treatment == treatment]
 
     def rows(self) -> list[tuple[str, str, str]]:
-        out = [(c.column, c.treatment, c.reason) for c in self.columns.values()]
+        """(column, treatment, reason) per column; the pixels of an image as one row."""
+        out = [(c.column, c.treatment, c.reason) for c in self.columns.values()
+               if c.treatment != "pixels"]
+        pixels = self.with_treatment("pixels")
+        if pixels:
+            first = self.columns[pixels[0]]
+            span = pixels[0] if len(pixels) == 1 else f"{pixels[0]} … {pixels[-1]}"
+            out.insert(0, (f"{span} ({len(pixels):,} pixels)", "pixels", first.reason))
         out += [(r.name, "ratio", r.reason) for r in self.ratios]
         return out
 
@@ -99,18 +117,29 @@ def plan_preparation(
     task: str = "regression",
     name: str = "project",
     pca: float | None = None,
+    maximums: dict[str, float] | None = None,
 ) -> PreparationPlan:
-    """Decide each column's treatment from its kind and the exploration's flags."""
+    """Decide each column's treatment from its kind and the exploration's flags.
+
+    ``minimums``/``maximums`` (the exploration's per-column statistics) also tell whether
+    the rows are images (:func:`~mlpilot.features.images.detect_image_table`).
+    """
     heavy = set(heavy_tailed)
     minimums = minimums or {}
     overrides = overrides or {}
     geo_columns = {c for pair in schema.geo_pairs for c in pair}
+    image = detect_image_table(schema, targets, minimums=minimums, maximums=maximums)
+    pixels = set(image.columns) if image is not None else set()
     columns: dict[str, ColumnPlan] = {}
     for col in schema.columns.values():
         if col.name in targets:
             continue
         if col.name in overrides:
             columns[col.name] = ColumnPlan(col.name, overrides[col.name], "set in mlpilot.toml")
+            continue
+        if col.name in pixels:
+            assert image is not None
+            columns[col.name] = ColumnPlan(col.name, "pixels", _pixel_reason(image))
             continue
         columns[col.name] = _default_treatment(col, schema.n_rows, heavy, minimums,
                                                geo_columns, task)
@@ -120,8 +149,19 @@ def plan_preparation(
         if c.treatment == "geo" and not any(c.column in p for p in pairs):
             c.treatment, c.reason = "numeric", c.reason + " (no coordinate partner: numeric)"
     plan = PreparationPlan(columns, geo_pairs=pairs, imputer=imputer, n_clusters=n_clusters,
-                           seed=seed, task=task, name=name, pca=pca)
+                           seed=seed, task=task, name=name, pca=pca, image=image)
     return plan
+
+
+def _pixel_reason(image: ImageLayout) -> str:
+    shape = f"{image.shape[0]}×{image.shape[1]} images" if image.shape else "images"
+    scale = ("divided by the training maximum" if image.max_value is None
+             else f"divided by {image.max_value:g}")
+    impute = ("imputed first (some are missing)" if image.has_missing
+              else "no imputation (none missing)")
+    return (f"the rows are {shape} ({image.reason}): pixels {scale} so they lie in 0–1 "
+            f"(the book's X / 255), {impute}; kept as they are for trees; no logs, ratios or "
+            "cluster features (per-pixel analyses mean nothing for images)")
 
 
 def _default_treatment(col: Any, n_rows: int, heavy: set[str], minimums: dict[str, float],
@@ -248,15 +288,23 @@ _IMPUTERS = {
 }
 
 
-def _blocks(plan: PreparationPlan, variant: str) -> list[tuple[str, list[str], list[str]]]:
-    """(name, transformer steps, columns) for each ColumnTransformer entry."""
+Block = tuple[str, list[str], "list[str] | str"]
+
+
+def _blocks(plan: PreparationPlan, variant: str) -> list[Block]:
+    """(name, transformer steps, columns) for each ColumnTransformer entry.
+
+    The columns are a list of names, or the name of a constant of prepare.py (``PIXELS``).
+    """
     scaled = variant == "scaled"
     scale = ["StandardScaler()"] if scaled else []
     imp = "clone(IMPUTER)"
     most_frequent = 'SimpleImputer(strategy="most_frequent")'
     ordinal = ('OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, '
                "encoded_missing_value=-1)")
-    blocks: list[tuple[str, list[str], list[str]]] = []
+    blocks: list[Block] = []
+    if plan.with_treatment("pixels"):
+        blocks.append(_pixel_block(plan, scaled))
     for r in plan.ratios:
         blocks.append((r.name, [imp, f"RatioFeatures(names=[{r.name!r}])", *scale],
                        [r.numerator, r.denominator]))
@@ -304,6 +352,15 @@ def _blocks(plan: PreparationPlan, variant: str) -> list[tuple[str, list[str], l
     return blocks
 
 
+def _pixel_block(plan: PreparationPlan, scaled: bool) -> Block:
+    """Pixels divided by their maximum (scaled variant) or kept as they are (trees)."""
+    missing = plan.image is not None and plan.image.has_missing
+    steps = ["clone(IMPUTER)"] if missing else []
+    if scaled:
+        steps.append("PixelScaler(max_value=PIXEL_MAX)")
+    return "pixels", steps or ['"passthrough"'], "PIXELS"
+
+
 def numeric_inputs(plan: PreparationPlan) -> list[str]:
     cols = (plan.with_treatment("numeric") + plan.with_treatment("log")
             + plan.with_treatment("geo"))
@@ -312,6 +369,7 @@ def numeric_inputs(plan: PreparationPlan) -> list[str]:
 
 def render_python(plan: PreparationPlan) -> str:
     """The plan as an editable Python module defining ``build_preprocessing(variant)``."""
+    pixels = bool(plan.with_treatment("pixels"))
     lines = [
         f'"""Preprocessing for the mlpilot project {plan.name!r}.',
         "",
@@ -342,11 +400,13 @@ def render_python(plan: PreparationPlan) -> str:
         "from mlpilot.features import (CategoryCodes, ClusterSimilarity, DataCleaner,",
         "                              DatetimeParts, LogTransformer, NeighborTarget,",
         "                              RatioFeatures, RotatedCoordinates)",
+        *(["from mlpilot.features.images import PixelScaler"] if pixels else []),
         "",
         f"SEED = {plan.seed}",
         f"N_CLUSTERS = {plan.n_clusters}",
         f"PCA_COMPONENTS = {_pca_literal(plan.pca)}  # None: no PCA (scaled variant only)",
-        f"NUMERIC_INPUTS = {numeric_inputs(plan)!r}",
+        *(_pixel_constants(plan) if pixels else []),
+        _numeric_inputs_line(plan, pixels),
         "",
         "",
         'def build_preprocessing(variant: str = "scaled") -> Pipeline:',
@@ -376,13 +436,49 @@ def render_python(plan: PreparationPlan) -> str:
     return "\n".join(lines)
 
 
+def _numeric_inputs_line(plan: PreparationPlan, pixels: bool) -> str:
+    others = numeric_inputs(plan)
+    if not pixels:
+        return f"NUMERIC_INPUTS = {others!r}"
+    return "NUMERIC_INPUTS = PIXELS" + (f" + {others!r}" if others else "")
+
+
+def _pixel_constants(plan: PreparationPlan) -> list[str]:
+    """``PIXELS`` (the pixel columns, row by row) and ``PIXEL_MAX`` (what they are divided by)."""
+    columns = plan.with_treatment("pixels")
+    image = plan.image
+    whole = image is not None and len(columns) == image.n_pixels
+    shape = (f"the {image.shape[0]}×{image.shape[1]} image, row by row"
+             if whole and image is not None and image.shape else "the image's pixels")
+    lines = _columns_literal("PIXELS", columns, f"  # {shape}")
+    top = None if image is None else image.max_value
+    lines.append(f"PIXEL_MAX = {top!r}  # pixels are divided by this "
+                 "(None: the largest training value)")
+    return lines
+
+
+def _columns_literal(name: str, columns: list[str], comment: str) -> list[str]:
+    """``NAME = [...]``: a comprehension for ``pixel0`` … ``pixel783``, else the names."""
+    first = re.fullmatch(r"(.*?)(\d+)", columns[0]) if columns else None
+    if first is not None:
+        prefix, start = first.group(1), int(first.group(2))
+        expected = [f"{prefix}{i}" for i in range(start, start + len(columns))]
+        if columns == expected and re.fullmatch(r"[\w .\-]*", prefix):
+            stop = start + len(columns)
+            span = f"range({stop})" if start == 0 else f"range({start}, {stop})"
+            return [f'{name} = [f"{prefix}{{i}}" for i in {span}]{comment}']
+    body = textwrap.wrap(", ".join(repr(c) for c in columns), width=88,
+                         break_long_words=False, break_on_hyphens=False)
+    return [f"{name} = [{comment}", *(f"    {line}" for line in body), "]"]
+
+
 def _pca_literal(pca: float | None) -> str:
     if pca is None:
         return "None"
     return str(int(pca)) if pca >= 1 else repr(float(pca))
 
 
-def _render_blocks(blocks: list[tuple[str, list[str], list[str]]], indent: int) -> list[str]:
+def _render_blocks(blocks: list[Block], indent: int) -> list[str]:
     pad = " " * indent
     out = []
     for name, steps, cols in blocks:
@@ -393,7 +489,7 @@ def _render_blocks(blocks: list[tuple[str, list[str], list[str]]], indent: int) 
             out.append(f"{pad} make_pipeline(")
             out += [f"{pad}     {step}," for step in steps]
             out.append(f"{pad} ),")
-        out.append(f"{pad} {cols!r}),")
+        out.append(f"{pad} {cols if isinstance(cols, str) else repr(cols)}),")
     return out
 
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mlpilot.evaluate.metrics import Metric, get_metric
+from mlpilot.features.images import ImageLayout
 from mlpilot.models.unwrap import ensemble_weights
+from mlpilot.report.neural import Mistakes, find_history, image_layout, misclassified
 
 if TYPE_CHECKING:
     from mlpilot.project import Project
@@ -43,6 +45,9 @@ class ReportData:
     explore_report: str | None = None  # relative link to the exploration page
     features: list[str] = field(default_factory=list)  # input columns
     n_prepared_features: int | None = None
+    history: dict[str, list[float]] | None = None  # a neural network's per-epoch history
+    image: ImageLayout | None = None  # the pixel columns, when the rows are images
+    mistakes: Mistakes | None = None  # misclassified test images
 
 
 def gather(project: Project, record: ModelRecord | None = None) -> ReportData:
@@ -61,6 +66,7 @@ def gather(project: Project, record: ModelRecord | None = None) -> ReportData:
     explore_json = reports / "explore.json"
     flags = json.loads(explore_json.read_text()).get("flags", []) if explore_json.exists() else []
     X, _ = project.training_data()
+    layout = image_layout(project)
     return ReportData(
         project_name=project.config.name, target=", ".join(framing.targets), task=framing.task,
         task_reason=framing.task_reason, metric=get_metric(record.metric),
@@ -87,6 +93,9 @@ def gather(project: Project, record: ModelRecord | None = None) -> ReportData:
         flags=flags,
         explore_report="explore.html" if (reports / "explore.html").exists() else None,
         features=list(X.columns),
+        history=find_history(model),
+        image=layout,
+        mistakes=None if layout is None else misclassified(project, record, layout),
     )
 
 

@@ -93,6 +93,9 @@ def strongest_features(d: ReportData) -> str | None:
     table = d.importances
     if table is None or table.empty:
         return None
+    if d.image is not None:  # one pixel is never "the strongest predictor" of an image
+        return ("Each pixel's permutation importance is drawn where the pixel is, as an "
+                "image: single pixels matter little on their own.")
     table = table.sort_values("permutation_importance", ascending=False)
     top = table.iloc[0]
     if top["permutation_importance"] <= 0:
@@ -115,7 +118,7 @@ def _importance(m: Metric, value: float) -> str:
 def weakest_slices(d: ReportData) -> list[str]:
     """Sentences on the slices where the model is significantly (or notably) worse."""
     rows = [r for r in d.evaluation.get("slices", []) if r.get("score") is not None]
-    if not rows:
+    if not rows or d.image is not None:  # slices of pixel values mean nothing for images
         return []
     m = d.metric
     flagged = [r for r in rows if r.get("worse")]
@@ -190,6 +193,6 @@ def limitations(d: ReportData) -> list[str]:
 
 def summary(d: ReportData) -> list[str]:
     """The opening paragraph, sentence by sentence."""
-    sentences = [headline(d), versus_baseline(d), what_was_tried(d), strongest_features(d),
-                 threshold_sentence(d)]
+    sentences = [headline(d), versus_baseline(d), what_was_tried(d),
+                 strongest_features(d) if d.image is None else None, threshold_sentence(d)]
     return [s for s in sentences if s] + weakest_slices(d)

@@ -143,11 +143,27 @@ CAPTIONS: dict[str, tuple[str, str]] = {
     "importances": ("Permutation importances", "How much the score drops when one input "
                     "column is shuffled, measured on the test rows during the evaluation (what "
                     "generalises, not what was memorised), mean ± std over 3 repeats."),
+    "training_history": ("Training history", "The network's loss and metrics after each "
+                         "epoch on its training rows and on the rows it held out for "
+                         "validation (the book's Figure 10-11): validation curves that stop "
+                         "improving while training ones keep going mean overfitting, which "
+                         "early stopping cuts short."),
+    "misclassified": ("Misclassified test images", "Test images the final model got wrong, "
+                      "titled true class → predicted class, the ones it was most sure of "
+                      "first. Mislabelled or ambiguous images show up here, as well as "
+                      "classes the model mixes up (compare with the confusion matrix)."),
 }
 
 
+PIXEL_IMPORTANCE_TEXT = (
+    "Permutation importance of each pixel",
+    "How much the score drops when one pixel is shuffled across the test images (measured "
+    "during the evaluation), drawn where the pixel is: red areas are where the model looks, "
+    "blue ones where shuffling helps it (noise). Single pixels matter little in images; the "
+    "pattern is what counts.")
+
 #: Figures shown at full width (several panels side by side).
-WIDE_FIGURES = ("confusion",)
+WIDE_FIGURES = ("confusion", "misclassified")
 
 
 def _png(data: bytes) -> str:
@@ -192,7 +208,8 @@ def context(d: ReportData) -> dict[str, Any]:
     figures.add("leaderboard", lambda: leaderboard_figure(d.leaderboard, m,
                                                           _base_name(d.model["name"])))
     slices = pd.DataFrame(ev.get("slices") or [])
-    has_slices = not slices.empty
+    # Slices by pixel value ranges say nothing about images: left out for them.
+    has_slices = not slices.empty and d.image is None
     if has_slices:
         from mlpilot.evaluate.regression_figures import slices_figure
 
@@ -201,9 +218,22 @@ def context(d: ReportData) -> dict[str, Any]:
     if has_importances:
         assert d.importances is not None
         table = d.importances
-        figures.add("importances", lambda: importances_figure(table, m))
+        image = d.image
+        if image is not None and image.shape is not None:
+            from mlpilot.report.neural_figures import pixel_importance_figure
+
+            figures.add("importances", lambda: pixel_importance_figure(table, image, m),
+                        *PIXEL_IMPORTANCE_TEXT)
+        else:
+            figures.add("importances", lambda: importances_figure(table, m))
     error_text, error_figures, error_tables = _errors(d, figures)
-    curve_figures = _curves(d, figures)
+    if d.mistakes is not None and len(d.mistakes.images):
+        from mlpilot.report.neural_figures import mistakes_figure
+
+        mistakes = d.mistakes
+        if figures.add("misclassified", lambda: mistakes_figure(mistakes)):
+            error_figures.append("misclassified")
+    curve_figures = _history(d, figures) + _curves(d, figures)
     low, high = ev["interval"]["low"], ev["interval"]["high"]
     cards = [(f"test {m.label}", m.format(ev["score"])),
              ("95 % interval", "—" if low is None else f"{m.format(low)} – {m.format(high)}"),
@@ -263,10 +293,19 @@ def _problem(d: ReportData) -> list[tuple[str, str]]:
         ("Metric", f"{d.metric.label} — {d.metric_reason}"),
         ("Data", f"{d.dataset['rows']:,} rows × {d.dataset['columns']} columns from "
                  f"{d.dataset['source']} (version {d.dataset['hash']})"),
-        ("Inputs", ", ".join(d.features)),
+        ("Inputs", _inputs(d)),
         ("Test set", f"{d.split['n_test']:,} rows set aside ({d.split['strategy']} split) before "
                      f"anything looked at the data; read {d.split['test_reads']} time(s)"),
     ]
+
+
+def _inputs(d: ReportData) -> str:
+    """The input columns; the pixels of images summed up in one phrase."""
+    if d.image is None:
+        return ", ".join(d.features)
+    pixels = set(d.image.columns)
+    others = [f for f in d.features if f not in pixels]
+    return d.image.description + (f", and {', '.join(others)}" if others else "")
 
 
 def _board(d: ReportData) -> tuple[list[str], list[list[str]]]:
@@ -322,6 +361,17 @@ def _errors(d: ReportData, figures: _Figures) -> tuple[list[str], list[str], lis
     from mlpilot.report import errors
 
     return errors.section(d, figures.add)
+
+
+def _history(d: ReportData, figures: _Figures) -> list[str]:
+    """The network's epoch-by-epoch curves, when the final model has a ``history_``."""
+    if not d.history:
+        return []
+    from mlpilot.report.neural_figures import history_figure
+
+    history = d.history
+    return ["training_history"] if figures.add("training_history",
+                                                lambda: history_figure(history)) else []
 
 
 def _curves(d: ReportData, figures: _Figures) -> list[str]:
