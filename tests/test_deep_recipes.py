@@ -1,4 +1,4 @@
-"""The book's chapter 10–11 neural-network runs reproduce, on whichever Keras backend runs the tests.
+"""The book's chapter 10–11 neural-network runs reproduce on the Keras backend running the tests.
 
 `make test` runs this file on JAX (the default) and again with ``KERAS_BACKEND=tensorflow``;
 ``ch12-custom-huber`` is run by ``tests/test_deep_custom.py``.
