@@ -25,7 +25,8 @@ CLASSIFICATION = frozenset({"binary", "multiclass", "multilabel"})
 REGRESSION = frozenset({"regression"})
 
 #: The family modules, in the order their candidates are listed.
-FAMILY_MODULES = ("baseline", "linear", "bayes", "neighbors", "svm", "trees", "boosting")
+FAMILY_MODULES = ("baseline", "linear", "bayes", "neighbors", "svm", "trees", "boosting",
+                  "neural")
 
 #: The candidates of the spine's first version (kept for compatibility).
 BASELINE_NAMES = ("dummy", "linear", "hist_gradient_boosting", "random_forest")
