@@ -57,5 +57,31 @@ def backend_name() -> str:
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the backend: the same seed gives the same network."""
-    keras_module().utils.set_random_seed(int(seed))
+    """Seed Python, NumPy and the backend: the same seed gives the same network.
+
+    ``keras.utils.set_random_seed`` also seeds TensorFlow whenever it is installed, importing
+    it: seconds and about a gigabyte in a JAX or PyTorch process that never uses it. So off
+    TensorFlow the same steps are taken without it (Keras's global seed, Python, NumPy, and
+    torch's generator); with a TensorFlow backend, or TensorFlow already imported, Keras's
+    own function runs.
+    """
+    keras = keras_module()
+    seed = int(seed)
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    import random
+
+    import numpy as np
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)

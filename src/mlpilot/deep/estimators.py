@@ -19,7 +19,6 @@ import contextlib
 import importlib
 import math
 import random
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -493,17 +492,10 @@ class KerasClassifier(ClassifierMixin, _KerasEstimator):
 
 # ----------------------------------------------------------------------------- helpers
 def _seed(seed: int) -> None:
-    """Seed what training draws from. On JAX that is Python's ``random`` (initializer and
-    dropout seeds) and NumPy (the batch shuffle), so TensorFlow is left unimported:
-    ``keras.utils.set_random_seed`` imports it to seed it too, which costs a JAX process
-    seconds and about a gigabyte. Other backends get the full ``set_seed``."""
+    """Seed what training draws from (without importing TensorFlow on other backends)."""
     from mlpilot.deep.backend import set_seed
 
-    if _keras().backend.backend() == "jax" and "tensorflow" not in sys.modules:
-        random.seed(seed)
-        np.random.seed(seed)
-    else:
-        set_seed(seed)
+    set_seed(seed)
 
 
 def _pick(value: Any, default: Any) -> Any:
