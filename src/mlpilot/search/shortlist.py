@@ -299,9 +299,14 @@ def cross_validate_pipeline(pipeline: BaseEstimator, X: pd.DataFrame,
     """Fit and score each fold through joblib (any backend: loky, threads, Dask)."""
     splits = list(cv.split(X, y if task in ("binary", "multiclass") else None))
     oof_wanted = want_oof and task != "multilabel"
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(clone(pipeline), X, y, train, test, metric, oof_wanted)
-        for train, test in splits)
+    with warnings.catch_warnings():
+        # A worker's first Keras fit grows it past joblib's leak threshold, so loky restarts
+        # it and says so: harmless, and nothing the user can act on.
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs",
+                                category=UserWarning)
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_fit_fold)(clone(pipeline), X, y, train, test, metric, oof_wanted)
+            for train, test in splits)
     oof = None
     if oof_wanted and all(r[3] is not None for r in results):
         first = results[0][3]
