@@ -79,7 +79,8 @@ def _housing() -> dict[str, float]:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sk = make_pipeline(StandardScaler(), MLPRegressor([50, 50, 50], random_state=42))
+        sk = make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=[50, 50, 50],
+                                                       random_state=42))
         sk.fit(X_train.astype(np.float64), y_train.astype(np.float64))
     out |= {"sklearn_rmse": rmse(sk.predict(X_valid)),
             "sklearn_seconds": time.perf_counter() - start}

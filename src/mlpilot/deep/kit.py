@@ -185,6 +185,13 @@ PRESETS: dict[str, Preset] = {
         kernel_initializer=None, batch_norm="none", deep_batch_norm="after", dropout=0.0,
         optimizer="adam", learning_rate=3e-3, momentum=0.0, schedule=None, epochs=100,
         batch_size=128, early_stopping=True, patience=10, validation_fraction=0.1),
+    "images": Preset(
+        "images", "for small images such as Fashion-MNIST: 2 Swish layers (256, 128), He init, "
+        "Nadam with 1cycle to lr 6e-3, batch 512, 12 epochs",
+        n_hidden=2, n_neurons=(256, 128), activation="swish", deep_activation="swish",
+        kernel_initializer=None, batch_norm="none", deep_batch_norm="after", dropout=0.0,
+        optimizer="nadam", learning_rate=6e-3, momentum=0.0, schedule="1cycle", epochs=12,
+        batch_size=512, early_stopping=False, patience=5, validation_fraction=0.1),
 }
 
 
