@@ -313,3 +313,16 @@ def test_figures_are_png(binary_oof: Predictions, multiclass_oof: Predictions,
 def test_threshold_choice_round_trips_as_dict() -> None:
     choice = ThresholdChoice(0.7, 0.91, 0.5, "precision", 0.9, True, 100)
     assert ThresholdChoice(**choice.to_dict()) == choice
+
+
+def test_a_perfect_classifier_has_empty_error_tables() -> None:
+    # A model with no test error (a neural net on wine) must not crash the evaluation.
+    from mlpilot.evaluate.classification import confusion_tables
+    from mlpilot.evaluate.predictions import Predictions
+
+    y = np.array(["a", "b", "c", "a"])
+    p = Predictions(task="multiclass", y_true=y, y_pred=y.copy(), proba=None,
+                    classes=np.array(["a", "b", "c"]))
+    tables = confusion_tables(p)
+    assert tables["counts"].to_numpy().trace() == 4
+    assert tables["errors_only"].to_numpy().sum() == 0

@@ -150,7 +150,10 @@ def confusion_tables(p: Predictions) -> dict[str, pd.DataFrame]:
     errors = (p.y_pred != p.y_true).astype(float)
 
     def table(**kwargs: Any) -> pd.DataFrame:
-        matrix = confusion_matrix(p.y_true, p.y_pred, labels=labels, **kwargs)
+        if "sample_weight" in kwargs and not errors.any():  # no error at all: nothing to show
+            matrix = np.zeros((len(labels), len(labels)))
+        else:
+            matrix = confusion_matrix(p.y_true, p.y_pred, labels=labels, **kwargs)
         return pd.DataFrame(matrix, index=pd.Index(names, name="true"),
                             columns=pd.Index(names, name="predicted"))
 
