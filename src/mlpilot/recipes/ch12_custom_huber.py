@@ -5,12 +5,12 @@ trains ``Dense(30, relu, he_normal) → Dense(1)`` on the scaled California hous
 ``loss=HuberLoss(2.)``, Nadam and ``metrics=["mae"]`` for 2 epochs, seed 42. scikit-learn's
 ``fetch_california_housing`` needs the network, so the same 8 features are derived from the
 book's chapter-2 housing CSV (MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup,
-Latitude, Longitude; target = median_house_value / 100,000). The 207 districts without a
-bedroom count are dropped (sklearn's copy has them), so the splits (``train_test_split``
-twice, ``random_state=42``) hold 11,493 training rows instead of 11,610. With different
-rows and another random generator (Keras 3 on JAX by default, not TF 2), the notebook's
-epoch figures are matched within a tolerance, not to the digit; the custom Huber class is
-checked exactly against ``keras.losses.Huber``.
+Latitude, Longitude; target = median_house_value / 100,000; ``recipes.book_data``). The 207
+missing bedroom counts are filled, so the rows and the splits (``train_test_split`` twice,
+``random_state=42``: 11,610 training rows) are scikit-learn's. With another random
+generator (Keras 3 on JAX by default, not TF 2), the notebook's epoch figures are matched
+within a tolerance, not to the digit; the custom Huber class is checked exactly
+against ``keras.losses.Huber``.
 """
 
 from __future__ import annotations
@@ -43,29 +43,18 @@ PRECISION_BATCHES = [([0, 1, 1, 1, 0, 1, 0, 1], [1, 1, 0, 1, 0, 1, 0, 1]),
 
 
 def california_housing() -> dict[str, np.ndarray]:
-    """The book's scaled California housing splits, built from the chapter-2 housing CSV."""
-    from sklearn.model_selection import train_test_split
+    """The book's California housing splits (``recipes.book_data``), standardised as ch. 10."""
     from sklearn.preprocessing import StandardScaler
 
-    from mlpilot.data.catalog import load_dataset
+    from mlpilot.recipes.book_data import california_housing as splits
 
-    raw = load_dataset("housing").dropna(subset=["total_bedrooms"])
-    features = np.column_stack([
-        raw["median_income"], raw["housing_median_age"],
-        raw["total_rooms"] / raw["households"], raw["total_bedrooms"] / raw["households"],
-        raw["population"], raw["population"] / raw["households"],
-        raw["latitude"], raw["longitude"]]).astype("float64")
-    target = (raw["median_house_value"].to_numpy() / 100_000).reshape(-1, 1)
-    X_train_full, X_test, y_train_full, y_test = train_test_split(
-        features, target, random_state=SEED)
-    X_train, X_valid, y_train, y_valid = train_test_split(
-        X_train_full, y_train_full, random_state=SEED)
+    X_train, y_train, X_valid, y_valid, X_test, y_test = splits(SEED)
     scaler = StandardScaler().fit(X_train)
     return {"X_train": scaler.transform(X_train).astype("float32"),
             "X_valid": scaler.transform(X_valid).astype("float32"),
             "X_test": scaler.transform(X_test).astype("float32"),
-            "y_train": y_train.astype("float32"), "y_valid": y_valid.astype("float32"),
-            "y_test": y_test.astype("float32")}
+            "y_train": y_train.reshape(-1, 1), "y_valid": y_valid.reshape(-1, 1),
+            "y_test": y_test.reshape(-1, 1)}
 
 
 def _small_model(keras: Any) -> Any:
@@ -182,9 +171,8 @@ def run() -> RecipeResult:
                           lower_is_better=True))
 
     notes = [
-        f"Keras backend: {backend_name()}; data: the chapter-2 housing CSV without the 207 "
-        f"rows missing total_bedrooms ({len(data['X_train'])} training rows; the notebook's "
-        "sklearn copy gives 11,610)",
+        f"Keras backend: {backend_name()}; data: the chapter-2 housing CSV as scikit-learn's "
+        f"8 features ({len(data['X_train']):,} training rows, as the notebook)",
         "notebook figures: ageron/handson-ml3, 12_custom_models_and_training_with_tensorflow, "
         "cells 87 (HuberLoss run), 98-100 (Precision), 111 (HuberMetric = loss); the book's "
         "ReconstructingRegressor figures are from the chapter text (the notebook printed "
