@@ -19,4 +19,4 @@ from mlpilot.recipes import RECIPES
 def test_deep_recipe_matches_the_book(name: str, data_home: Path) -> None:
     result = RECIPES[name].run()
     failures = [(c.quantity, c.book, c.ours) for c in result.comparisons if not c.ok]
-    assert not failures, result.notes
+    assert not failures, (failures, result.notes)
