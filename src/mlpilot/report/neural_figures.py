@@ -1,8 +1,7 @@
 """The report's figures for neural networks and images: training history, misclassified images.
 
-Both return PNG bytes. The training history prefers the deep-learning module's own figure
-(:func:`mlpilot.deep.training_figures.learning_curves_figure`) and falls back on a small one
-here, so a report never depends on Keras being importable.
+Both return PNG bytes. The training history is the deep-learning module's own figure
+(:func:`mlpilot.deep.training_figures.learning_curves_figure`: matplotlib only, no Keras).
 """
 
 from __future__ import annotations
@@ -11,10 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from mlpilot.deep.training_figures import learning_curves_figure
 from mlpilot.evaluate.metrics import Metric
-from mlpilot.explore.style import ACCENT, NEGATIVE, figure_style, new_figure, to_png
+from mlpilot.explore.style import figure_style, new_figure, to_png
 from mlpilot.features.images import ImageLayout
 from mlpilot.report.neural import Mistakes
 
@@ -22,36 +21,7 @@ from mlpilot.report.neural import Mistakes
 def history_figure(history: dict[str, Sequence[float]]) -> bytes:
     """Loss and metrics per epoch, training and validation (the book's Figure 10-11)."""
     with figure_style():
-        try:
-            from mlpilot.deep.training_figures import learning_curves_figure
-
-            fig = learning_curves_figure(history)
-        except Exception:  # not there, or Keras cannot load: draw our own
-            fig = _history(history)
-        return to_png(fig)
-
-
-def _history(history: dict[str, Sequence[float]]) -> Figure:
-    metrics = [k for k in history if not k.startswith("val_") and k not in ("lr",
-                                                                             "learning_rate")]
-    loss_first = sorted(metrics, key=lambda k: (k != "loss", k))
-    panels = loss_first[:2] if loss_first else []
-    fig = new_figure(5.2 * max(len(panels), 1), 3.6)
-    axes = np.atleast_1d(fig.subplots(1, max(len(panels), 1)))
-    for ax, name in zip(axes, panels, strict=False):
-        train = np.asarray(history[name], dtype=float)
-        epochs = np.arange(1, len(train) + 1)
-        ax.plot(epochs, train, color=ACCENT, marker=".", label=f"training {name}")
-        val = history.get(f"val_{name}")
-        if val is not None and len(val):
-            values = np.asarray(val, dtype=float)
-            ax.plot(np.arange(1, len(values) + 1), values, color=NEGATIVE, linestyle="--",
-                    marker=".", label=f"validation {name}")
-        ax.set_xlabel("epoch")
-        ax.set_title(name.replace("_", " "))
-        ax.legend()
-    fig.suptitle("Training history, epoch by epoch")
-    return fig
+        return to_png(learning_curves_figure(history))
 
 
 def mistakes_figure(mistakes: Mistakes) -> bytes:
