@@ -6,8 +6,9 @@ the other, so the figures of one run are comparable with each other:
 1. **Fashion-MNIST, the book's recipe** (``recipes/ch10_fashion_mlp``): Flatten → 300 → 100 → 10,
    SGD at 0.01, batch 32, 30 epochs on the 55,000 training images (the book: 88.64 % test).
 2. **Fashion-MNIST, mlpilot's preset** (``KerasClassifier(preset="images")``): trained through
-   the product's estimator on the same 55,000 images. Target: ≥ 89.5 % test accuracy in ≤ ⅓
-   of the book recipe's wall time, on every backend.
+   the product's estimator on the same 55,000 images, once per seed in ``PRESET_SEEDS``
+   (the table prints the worst accuracy, the mean, and the median time). Target: ≥ 89.5 %
+   test accuracy in ≤ ⅓ of the book recipe's wall time, on every backend.
 3. **California housing** (the book's split of scikit-learn's 8 features, ``recipes/book_data``):
    scikit-learn's 3 × 50 ``MLPRegressor`` (the book: "about 0.505" validation RMSE), the book's
    Keras 3 × 50 Sequential (Adam 1e-3, 20 epochs), and ``KerasRegressor(preset="default")``.
@@ -31,6 +32,8 @@ import warnings
 import numpy as np
 
 PRESET = "images"
+#: The preset is trained once per seed; the table shows its worst accuracy, median time.
+PRESET_SEEDS = (42, 1, 2)
 BACKENDS = ("jax", "tensorflow", "torch")
 
 
@@ -48,14 +51,17 @@ def _fashion() -> dict[str, float]:
     book_s = time.perf_counter() - start
     book_acc = float(model.evaluate(X_test, y_test, verbose=0)[1])
 
-    flat = X_train.reshape(len(X_train), -1)
-    clf = KerasClassifier(preset=PRESET, random_state=42)
-    start = time.perf_counter()
-    clf.fit(flat, y_train)
-    preset_s = time.perf_counter() - start
-    preset_acc = float(clf.score(X_test.reshape(len(X_test), -1), y_test))
+    flat, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
+    seconds, accuracies = [], []
+    for seed in PRESET_SEEDS:  # a few seconds each: the median time and the worst accuracy
+        clf = KerasClassifier(preset=PRESET, random_state=seed)
+        start = time.perf_counter()
+        clf.fit(flat, y_train)
+        seconds.append(time.perf_counter() - start)
+        accuracies.append(float(clf.score(flat_test, y_test)))
     return {"book_accuracy": book_acc, "book_seconds": book_s,
-            "preset_accuracy": preset_acc, "preset_seconds": preset_s,
+            "preset_accuracy": min(accuracies), "preset_mean_accuracy": float(np.mean(accuracies)),
+            "preset_seconds": float(np.median(seconds)),
             "preset_epochs": float(len(clf.history_["loss"]))}
 
 
@@ -132,13 +138,14 @@ def main() -> None:
 
     if "fashion" in tasks:
         print("\nFashion-MNIST (55,000 training images, 10,000 test)")
-        print(f"{'backend':<11} {'book acc':>9} {'book s':>8} {'preset acc':>11} "
-              f"{'preset s':>9} {'time ratio':>11}")
+        print(f"{'backend':<11} {'book acc':>9} {'book s':>8} {'preset min acc':>15} "
+              f"{'mean':>7} {'preset s':>9} {'time ratio':>11}")
         for r in results:
             f = r["fashion"]
             print(f"{r['backend']:<11} {f['book_accuracy']:>9.4f} {f['book_seconds']:>8.1f} "
-                  f"{f['preset_accuracy']:>11.4f} {f['preset_seconds']:>9.1f} "
-                  f"{f['preset_seconds'] / f['book_seconds']:>11.2f}")
+                  f"{f['preset_accuracy']:>15.4f} {f['preset_mean_accuracy']:>7.4f} "
+                  f"{f['preset_seconds']:>9.1f} "
+                  f"{f['preset_seconds'] / f['book_seconds']:>11.3f}")
     if "housing" in tasks:
         print("\nCalifornia housing, validation RMSE ($100k) and seconds")
         print(f"{'backend':<11} {'sklearn MLP':>12} {'s':>6} {'Keras 3x50':>11} {'s':>6} "

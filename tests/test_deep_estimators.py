@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mlpilot.deep.architectures import (
+    SmoothedSparseCrossentropy,
     WideAndDeepModel,
     build_mlp,
     build_wide_deep,
@@ -277,6 +278,33 @@ def test_binary_and_multilabel_classifiers(table: Any) -> None:
     assert multilabel.predict(X).shape == (N_ROWS, 2)
     assert set(np.unique(multilabel.predict(X))) <= {0, 1}
     assert multilabel.predict_proba(X).shape == (N_ROWS, 2)
+
+
+def test_label_smoothing_matches_keras_and_softens_probabilities(table: Any) -> None:
+    labels = np.array([0, 2, 1])
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]], dtype="float32")
+    ours = float(SmoothedSparseCrossentropy(0.2)(labels, proba))
+    theirs = float(keras.losses.CategoricalCrossentropy(label_smoothing=0.2)(
+        np.eye(3, dtype="float32")[labels], proba))
+    assert ours == pytest.approx(theirs, rel=1e-6)
+
+    X, signal, labels = table
+    quick = {**QUICK, "epochs": 40, "learning_rate": 0.01}
+    sharp = KerasClassifier(**quick).fit(X, labels)
+    smooth = KerasClassifier(**quick, label_smoothing=0.3).fit(X, labels)
+    assert isinstance(smooth.model_.loss, SmoothedSparseCrossentropy)
+    assert (smooth.predict_proba(X).max(axis=1).mean()
+            < sharp.predict_proba(X).max(axis=1).mean() - 0.05)
+    assert smooth.score(X, labels) > 0.7
+    again = pickle.loads(pickle.dumps(smooth))  # the loss is saved in the .keras archive
+    np.testing.assert_allclose(again.predict_proba(X), smooth.predict_proba(X), rtol=1e-6)
+    binary = [KerasClassifier(**quick, label_smoothing=ls).fit(X, signal > 0).predict_proba(X)
+              for ls in (0.0, 0.3)]  # the sigmoid's target is 0.85, not 1
+    assert binary[1].max(axis=1).mean() < binary[0].max(axis=1).mean() - 0.05
+    assert KerasClassifier(preset="images").resolved_params()["label_smoothing"] == 0.1
+    assert "label_smoothing" not in KerasRegressor(preset="images").resolved_params()
+    with pytest.raises(DeepLearningError, match="label_smoothing"):
+        KerasClassifier(**QUICK, label_smoothing=1.5).fit(X, labels)
 
 
 def test_wide_deep_estimator_reads_column_names(table: Any) -> None:

@@ -198,6 +198,21 @@ def test_one_cycle_sets_the_rate_every_step(blobs) -> None:
     assert callback.history["momentum"] == []
 
 
+def test_one_cycle_callback_trains_like_the_in_graph_schedule(blobs) -> None:
+    """Every step sees its own rate: the callback's run equals the schedule object's, whose
+    rate is computed from the optimizer's step count inside the compiled step."""
+    X, y = blobs
+    with_callback = mlp(optimizer=keras.optimizers.SGD())
+    with_callback.fit(X, y, batch_size=40, epochs=2, verbose=0,
+                      callbacks=[OneCycleScheduler(12, max_lr=0.3)])
+    with_object = mlp(optimizer=keras.optimizers.SGD(OneCycleSchedule(12, max_lr=0.3)))
+    with_object.fit(X, y, batch_size=40, epochs=2, verbose=0)
+    constant = mlp(optimizer=keras.optimizers.SGD(0.3))
+    constant.fit(X, y, batch_size=40, epochs=2, verbose=0)
+    assert same_weights(with_callback.get_weights(), with_object.get_weights())
+    assert not same_weights(constant.get_weights(), with_object.get_weights())
+
+
 @pytest.mark.parametrize("optimizer, attribute", [("sgd", "momentum"), ("adam", "beta_1")])
 def test_one_cycle_momentum_reaches_the_compiled_step(blobs, optimizer: str,
                                                       attribute: str) -> None:

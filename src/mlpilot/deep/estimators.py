@@ -180,6 +180,9 @@ class _KerasEstimator(BaseEstimator):
             "validation_fraction": float(_pick(self.validation_fraction,
                                                preset.validation_fraction)),
         }
+        if self._task != "regression":
+            params["label_smoothing"] = float(_pick(getattr(self, "label_smoothing", None),
+                                                    preset.label_smoothing))
         for name in ("epochs", "batch_size"):
             if params[name] < 1:
                 raise DeepLearningError(f"{name} must be >= 1, got {params[name]}",
@@ -217,7 +220,8 @@ class _KerasEstimator(BaseEstimator):
             loss = getattr(self, "loss", None)
             steps = params["epochs"] * math.ceil(len(train) / params["batch_size"])
             eager = steps <= EAGER_STEPS if self.run_eagerly is None else bool(self.run_eagerly)
-            compile_for_task(model, task, optimizer, loss=loss, run_eagerly=eager)
+            compile_for_task(model, task, optimizer, loss=loss, run_eagerly=eager,
+                             label_smoothing=params.get("label_smoothing", 0.0))
             callbacks = self._callbacks(params, len(train), valid is not None)
 
             def inputs(rows: np.ndarray) -> Any:
@@ -434,9 +438,40 @@ class KerasClassifier(ClassifierMixin, _KerasEstimator):
     Labels can be of any type (strings included): ``classes_`` lists them, sorted.
     ``predict_proba`` returns one column per class (per label for multilabel).
     ``history_`` holds per-epoch ``loss``, ``accuracy`` and their ``val_`` versions.
+    ``label_smoothing`` (ε) trains against targets ``1 - ε + ε/K`` and ``ε/K``: a little
+    accuracy for less confident probabilities (the ``images`` preset uses 0.1).
     """
 
     _task = "multiclass"
+
+    def __init__(self, architecture: str = "mlp", preset: str | None = None,
+                 n_hidden: int | None = None, n_neurons: int | Sequence[int] | None = None,
+                 activation: str | None = None, kernel_initializer: str | None = None,
+                 batch_norm: bool | str | None = None, dropout: float | None = None,
+                 max_norm: float | None = None, l2: float | None = None, normalize: bool = True,
+                 optimizer: str | None = None, learning_rate: float | None = None,
+                 momentum: float | None = None, weight_decay: float | None = None,
+                 clipnorm: float | None = None, schedule: str | None = None,
+                 epochs: int | None = None, batch_size: int | None = None,
+                 early_stopping: bool | None = None, patience: int | None = None,
+                 validation_fraction: float | None = None,
+                 wide_columns: Sequence[int | str] | None = None,
+                 deep_columns: Sequence[int | str] | None = None,
+                 auxiliary_output: bool = False, label_smoothing: float | None = None,
+                 run_eagerly: bool | None = None, random_state: Any = None,
+                 verbose: int = 0) -> None:
+        super().__init__(
+            architecture=architecture, preset=preset, n_hidden=n_hidden, n_neurons=n_neurons,
+            activation=activation, kernel_initializer=kernel_initializer,
+            batch_norm=batch_norm, dropout=dropout, max_norm=max_norm, l2=l2,
+            normalize=normalize, optimizer=optimizer, learning_rate=learning_rate,
+            momentum=momentum, weight_decay=weight_decay, clipnorm=clipnorm,
+            schedule=schedule, epochs=epochs, batch_size=batch_size,
+            early_stopping=early_stopping, patience=patience,
+            validation_fraction=validation_fraction, wide_columns=wide_columns,
+            deep_columns=deep_columns, auxiliary_output=auxiliary_output,
+            run_eagerly=run_eagerly, random_state=random_state, verbose=verbose)
+        self.label_smoothing = label_smoothing
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> KerasClassifier:
         """Train a fresh network on ``X`` and the labels ``y``."""

@@ -126,62 +126,87 @@ class _CycledHyperparameter(keras.Variable):
     __hash__ = keras.Variable.__hash__
 
 
-class _MomentumHandle:
-    """Set an optimizer's momentum (or beta_1) between steps, on every backend.
+class _StepHyperparameters:
+    """Give the optimizer 1cycle's learning rate and momentum at every step, on every backend.
 
-    PyTorch runs the step eagerly and reads the float attribute each time. JAX and
-    TensorFlow compile the step with the float baked in: while attached, the optimizer's
-    ``apply`` sees a tracked variable in its place (so JAX passes it as state and TensorFlow
-    reads it in the graph), and the train function is rebuilt on attach and detach.
+    PyTorch runs the step eagerly: the callback sets the rate, and the float momentum, before
+    each step. JAX and TensorFlow compile the step with the momentum float baked in, and on
+    JAX a callback that touches the model between steps copies every weight out of the
+    compiled state and back (``jax_state_sync``): that doubled the step time of the
+    ``images`` preset. So on those two, while attached, the optimizer's ``apply`` computes
+    both values itself with ``keras.ops`` from a step counter kept among the optimizer's
+    variables (JAX passes them in and out as state), and the train function is rebuilt on
+    attach and detach.
     """
 
-    def __init__(self, model: Any, optimizer: Any, attribute: str) -> None:
+    def __init__(self, model: Any, optimizer: Any, scheduler: OneCycleScheduler,
+                 attribute: str | None) -> None:
         self.model = model
         self.optimizer = optimizer
+        self.scheduler = scheduler
         self.attribute = attribute
-        self.original = float(getattr(optimizer, attribute))
-        self.variable: _CycledHyperparameter | None = None
-        self.own_apply: Any = None
+        self.original = None if attribute is None else float(getattr(optimizer, attribute))
         self.compiled = keras.backend.backend() != "torch"
+        self.added: list[Any] = []
+        self.own_apply: Any = None
 
-    def attach(self, start: float) -> None:
+    def attach(self, iteration: int) -> None:
         if not self.compiled:
-            setattr(self.optimizer, self.attribute, float(start))
             return
-        self.variable = _CycledHyperparameter(start, f"cycled_{self.attribute}")
-        self.optimizer._track_variable(self.variable)
-        self.own_apply = self.optimizer.__dict__.get("apply")
-        apply = self.optimizer.apply
-        optimizer, attribute, variable = self.optimizer, self.attribute, self.variable
+        optimizer, scheduler, attribute = self.optimizer, self.scheduler, self.attribute
+        step = keras.Variable(float(iteration), shape=(), dtype="float32", trainable=False,
+                              name="one_cycle_step")
+        momentum = None
+        self.added = [step]
+        if attribute is not None:
+            momentum = _CycledHyperparameter(scheduler.momentum_at(iteration),
+                                             f"cycled_{attribute}")
+            self.added.append(momentum)
+        for variable in self.added:
+            optimizer._track_variable(variable)
+        self.own_apply = optimizer.__dict__.get("apply")
+        apply = optimizer.apply
 
-        def apply_with_variable(*args: Any, **kwargs: Any) -> Any:
+        def scheduled_apply(*args: Any, **kwargs: Any) -> Any:
+            i = ops.convert_to_tensor(step)
+            optimizer.learning_rate.assign(scheduler.learning_rate_tensor(i))
+            step.assign(i + 1.0)
+            if momentum is None:
+                return apply(*args, **kwargs)
+            momentum.assign(scheduler.momentum_tensor(i))
             plain = optimizer.__dict__[attribute]
-            optimizer.__dict__[attribute] = variable
+            optimizer.__dict__[attribute] = momentum
             try:
                 return apply(*args, **kwargs)
             finally:
                 optimizer.__dict__[attribute] = plain
 
-        self.optimizer.__dict__["apply"] = apply_with_variable
+        optimizer.__dict__["apply"] = scheduled_apply
         self.model.make_train_function(force=True)
 
-    def set(self, value: float) -> None:
-        if self.variable is None:
-            setattr(self.optimizer, self.attribute, float(value))
-        else:
-            self.variable.assign(float(value))
+    def set(self, iteration: int) -> None:
+        """Before step ``iteration`` (eager PyTorch only: compiled steps set their own)."""
+        if self.compiled:
+            return
+        _set_learning_rate(self.optimizer, self.scheduler.learning_rate_at(iteration))
+        if self.attribute is not None:
+            setattr(self.optimizer, self.attribute, self.scheduler.momentum_at(iteration))
 
     def detach(self) -> None:
-        """Give the optimizer back its own float (the value it had before training)."""
-        setattr(self.optimizer, self.attribute, self.original)
-        if self.variable is not None:
-            if self.own_apply is None:
-                self.optimizer.__dict__.pop("apply", None)
-            else:
-                self.optimizer.__dict__["apply"] = self.own_apply
-            self.optimizer._untrack_variable(self.variable)
-            self.variable = None
-            self.model.make_train_function(force=True)
+        """Give the optimizer back its own ``apply`` and momentum (the value it had before
+        training); the learning rate keeps the last step's value, as with a callback."""
+        if self.attribute is not None:
+            setattr(self.optimizer, self.attribute, self.original)
+        if not self.added:
+            return
+        if self.own_apply is None:
+            self.optimizer.__dict__.pop("apply", None)
+        else:
+            self.optimizer.__dict__["apply"] = self.own_apply
+        for variable in self.added:
+            self.optimizer._untrack_variable(variable)
+        self.added = []
+        self.model.make_train_function(force=True)
 
 
 def _momentum_attribute(optimizer: Any) -> str | None:
@@ -231,7 +256,7 @@ class OneCycleScheduler(keras.callbacks.Callback):
         self.cycle_momentum = cycle_momentum
         self.iteration = 0
         self.history: dict[str, list[float]] = {"learning_rate": [], "momentum": []}
-        self._momentum: _MomentumHandle | None = None
+        self._handle: _StepHyperparameters | None = None
 
     @staticmethod
     def _interpolate(i: int, i1: int, i2: int, v1: float, v2: float) -> float:
@@ -255,28 +280,49 @@ class OneCycleScheduler(keras.callbacks.Callback):
             return self._interpolate(i, half, 2 * half, self.min_momentum, self.max_momentum)
         return self.max_momentum
 
+    def learning_rate_tensor(self, iteration: Any) -> Any:
+        """:meth:`learning_rate_at` with ``keras.ops``, for a step inside the compiled graph."""
+        return _cycle_tensor(iteration, self.iterations, self.half_iteration,
+                             self.start_lr, self.max_lr, self.last_lr)
+
+    def momentum_tensor(self, iteration: Any) -> Any:
+        """:meth:`momentum_at` with ``keras.ops``."""
+        return _cycle_tensor(iteration, self.iterations, self.half_iteration,
+                             self.max_momentum, self.min_momentum, self.max_momentum)
+
     def on_train_begin(self, logs: dict | None = None) -> None:
         optimizer = self.model.optimizer
         _check_settable(optimizer)
         attribute = _momentum_attribute(optimizer) if self.cycle_momentum else None
-        if attribute is not None:
-            self._momentum = _MomentumHandle(self.model, optimizer, attribute)
-            self._momentum.attach(self.momentum_at(self.iteration))
+        self._handle = _StepHyperparameters(self.model, optimizer, self, attribute)
+        self._handle.attach(self.iteration)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        lr = self.learning_rate_at(self.iteration)
-        _set_learning_rate(self.model.optimizer, lr)
-        self.history["learning_rate"].append(lr)
-        if self._momentum is not None:
-            momentum = self.momentum_at(self.iteration)
-            self._momentum.set(momentum)
-            self.history["momentum"].append(momentum)
+        # No ``self.model`` here: on JAX reading it syncs the whole model state every step.
+        assert self._handle is not None
+        self._handle.set(self.iteration)
+        self.history["learning_rate"].append(self.learning_rate_at(self.iteration))
+        if self._handle.attribute is not None:
+            self.history["momentum"].append(self.momentum_at(self.iteration))
         self.iteration += 1
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        if self._momentum is not None:
-            self._momentum.detach()
-            self._momentum = None
+        if self._handle is not None:
+            self._handle.detach()
+            self._handle = None
+
+
+def _cycle_tensor(step: Any, iterations: int, half: int, start: float, peak: float,
+                  end: float) -> Any:
+    """``start`` → ``peak`` over the first ``half`` steps, back to ``start`` over the next
+    ``half``, then → ``end`` at ``iterations`` (and flat after): 1cycle's shape, as a tensor."""
+    step = ops.minimum(ops.cast(step, "float32"), float(iterations))
+    rise = float(max(half, 1))
+    tail = float(max(iterations - 2 * half, 1))
+    up = start + (peak - start) * step / rise
+    down = peak + (start - peak) * (step - half) / rise
+    last = start + (end - start) * (step - 2 * half) / tail
+    return ops.where(step < half, up, ops.where(step < 2 * half, down, last))
 
 
 # --- the names the estimators use ---------------------------------------------------------
@@ -373,15 +419,8 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.half_iteration = reference.half_iteration
 
     def __call__(self, step: Any) -> Any:
-        step = ops.cast(step, "float32")
-        half = float(max(self.half_iteration, 1))
-        tail = float(max(self.iterations - 2 * self.half_iteration, 1))
-        up = self.start_lr + (self.max_lr - self.start_lr) * step / half
-        down = self.max_lr + (self.start_lr - self.max_lr) * (step - half) / half
-        end = self.start_lr + (self.last_lr - self.start_lr) * (
-            ops.minimum(step, float(self.iterations)) - 2 * self.half_iteration) / tail
-        return ops.where(step < self.half_iteration, up,
-                         ops.where(step < 2 * self.half_iteration, down, end))
+        return _cycle_tensor(step, self.iterations, self.half_iteration, self.start_lr,
+                             self.max_lr, self.last_lr)
 
     def get_config(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "max_lr": self.max_lr,
