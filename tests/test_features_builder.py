@@ -57,6 +57,30 @@ def test_each_kind_gets_the_books_treatment() -> None:
         assert ("lat" in out.columns) == (variant == "tree")  # raw coordinates only for trees
 
 
+def test_places_get_neighbours_alike_in_the_most_informative_column() -> None:
+    """With coordinates and a target, the plan picks the value column that tells the target
+    most, finds neighbours alike in it, and describes each neighbourhood by its values."""
+    from mlpilot.features.builder import choose_geo_value
+
+    frame = _mixed_frame()
+    frame["y"] = 3.0 * frame["age"] + np.random.default_rng(1).normal(size=len(frame))
+    schema = infer_schema(frame, "y")
+    X, y = frame.drop(columns="y"), frame["y"]
+    plan = choose_geo_value(plan_preparation(schema, ["y"], heavy_tailed=["rooms"],
+                                             minimums={"rooms": 1.0}), X, y)
+    assert plan.geo_value == "age"
+    assert "neighbours alike" in plan.columns["age"].reason
+    source = render_python(plan)
+    assert "value_weight=NEIGHBOR_VALUE_WEIGHT" in source and "NeighborMeans(" in source
+    for variant in ("scaled", "tree"):
+        out = build_from_source(source, variant).set_output(transform="pandas").fit_transform(
+            X, y)
+        assert "neighbors_k5_by_age" in out.columns
+        assert {"near_distance", "near_age", "vs_near_rooms"} <= set(out.columns)
+    unsupervised = choose_geo_value(plan_preparation(schema, ["y"], task="multilabel"), X, y)
+    assert unsupervised.geo_value is None  # no single target to tell
+
+
 @pytest.mark.parametrize("pca, expect", [(0.9, None), (3, 3)])
 def test_pca_option_reduces_the_scaled_variant_only(pca: float, expect: int | None) -> None:
     frame = _mixed_frame()

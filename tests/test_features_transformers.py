@@ -452,6 +452,31 @@ def test_neighbor_target_classification_shares() -> None:
     assert nt3.transform(X).shape == (6, 6)
 
 
+def test_neighbor_target_value_weight_finds_neighbours_alike() -> None:
+    """Two kinds of district share every place; the price follows the kind. By place alone
+    the neighbours mix both kinds; with the value column weighed in they are the same kind."""
+    rng = np.random.default_rng(0)
+    n = 400
+    place = rng.uniform(0, 10, size=(n, 2))
+    kind = rng.integers(0, 2, n).astype(float)
+    y = 100.0 * kind + place[:, 0] + rng.normal(scale=1.0, size=n)
+    X = np.column_stack([place, 50.0 * kind])  # a value on another scale than the places
+    by_place = NeighborTarget(n_neighbors=5).fit_transform(place, y)[:, 0]
+    alike = NeighborTarget(n_neighbors=5, value_weight=0.25)
+    by_kind = alike.fit_transform(X, y)[:, 0]
+    error = {name: float(np.sqrt(np.mean((feat - y) ** 2)))
+             for name, feat in (("place", by_place), ("alike", by_kind))}
+    assert error["alike"] < 10 < 40 < error["place"], error
+    assert alike.get_feature_names_out(["lat", "lon", "income"]).tolist() == [
+        "neighbors_k5_by_income"]
+    new = np.array([[5.0, 5.0, 50.0], [5.0, 5.0, 0.0]])
+    assert alike.transform(new)[:, 0] == pytest.approx([105, 5], abs=6)
+    with pytest.raises(ValueError, match="value column"):
+        NeighborTarget(value_weight=0.25).fit(place, y)
+    with pytest.raises(ValueError, match="value_weight"):
+        NeighborTarget(value_weight=-1.0).fit(X, y)
+
+
 def test_neighbor_target_helps_a_model_on_housing(data_home) -> None:  # type: ignore[no-untyped-def]
     """The leave-one-out feature helps boosted trees predict held-out districts."""
     from sklearn.ensemble import HistGradientBoostingRegressor

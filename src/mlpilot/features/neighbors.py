@@ -48,13 +48,20 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
     target_type : "auto", "continuous", "binary" or "multiclass". For classification the
         feature is the share of each class among the neighbours (the positive class only
         when binary).
+    value_weight : None: every column is a coordinate, used as given. A number: the first
+        two columns are the coordinates and the others are values (income ...), each
+        standardized and scaled to ``value_weight`` × the coordinates' mean standard
+        deviation, so the neighbours are near in place *and* alike in value (a rich
+        district's price is better told by rich districts nearby than by all of them).
     """
 
     def __init__(self, n_neighbors: Sequence[int] | int = (5, 15, 50),
-                 weights: str = "distance", target_type: str = "auto") -> None:
+                 weights: str = "distance", target_type: str = "auto",
+                 value_weight: float | None = None) -> None:
         self.n_neighbors = n_neighbors
         self.weights = weights
         self.target_type = target_type
+        self.value_weight = value_weight
 
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         """Remember the training rows and their targets (encoded per class if needed)."""
@@ -68,7 +75,7 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
         k_max = min(max(self.ks_), len(X) - 1)
         if k_max < 1:
             raise ValueError("NeighborTarget needs at least 2 training rows")
-        distances, indices = self.index_.kneighbors(X, n_neighbors=k_max + 1)
+        distances, indices = self.index_.kneighbors(self._space(X), n_neighbors=k_max + 1)
         distances, indices = _drop_self(distances, indices)
         return self._aggregate(distances, indices)
 
@@ -77,19 +84,21 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "index_")
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         k_max = min(max(self.ks_), self.index_.n_samples_fit_)
-        distances, indices = self.index_.kneighbors(X, n_neighbors=k_max)
+        distances, indices = self.index_.kneighbors(self._space(X), n_neighbors=k_max)
         return self._aggregate(distances, indices)
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
-        """``neighbors_k5`` ... (``neighbors_k5_<class>`` per class when multiclass)."""
+        """``neighbors_k5`` ... (``neighbors_k5_<class>`` per class when multiclass), and
+        ``_by_<value column>`` when neighbours are also chosen by value."""
         check_is_fitted(self, "index_")
-        _input_names(self, input_features)
+        inputs = [str(n) for n in _input_names(self, input_features)]
+        suffix = "".join(f"_by_{n}" for n in inputs[2:]) if self.value_weight is not None else ""
         names = []
         for k in self.ks_:
             if self.classes_ is None or len(self.encoded_classes_) == 1:
-                names.append(f"neighbors_k{k}")
+                names.append(f"neighbors_k{k}{suffix}")
             else:
-                names += [f"neighbors_k{k}_{c}" for c in self.encoded_classes_]
+                names += [f"neighbors_k{k}{suffix}_{c}" for c in self.encoded_classes_]
         return np.asarray(names, dtype=object)
 
     # ------------------------------------------------------------------ internals
@@ -122,10 +131,30 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
             self.y_ = np.asarray(y, dtype=np.float64).reshape(len(X), -1)[:, :1]
         else:
             raise ValueError(f"target_type {kind!r} is not supported by NeighborTarget")
-        self.index_ = NearestNeighbors().fit(X)
+        self.value_scale_ = None
+        if self.value_weight is not None:
+            if not isinstance(self.value_weight, numbers.Real) or self.value_weight < 0:
+                raise ValueError(f"value_weight must be a non-negative number or None, got "
+                                 f"{self.value_weight!r}")
+            if X.shape[1] < 3:
+                raise ValueError("value_weight needs the two coordinates and at least one "
+                                 f"value column, got {X.shape[1]} feature(s)")
+            spread = X[:, 2:].std(axis=0)
+            self.value_center_ = X[:, 2:].mean(axis=0)
+            self.value_scale_ = (float(self.value_weight) * X[:, :2].std(axis=0).mean()
+                                 / np.where(spread > 0, spread, 1.0))
+        space = self._space(X)
+        self.index_ = NearestNeighbors().fit(space)
         # a fixed floor for inverse-distance weights (rows at distance 0), from the data's scale
-        self.epsilon_ = 1e-6 * (float(np.nanstd(X, axis=0).mean()) + 1e-12)
+        self.epsilon_ = 1e-6 * (float(np.nanstd(space, axis=0).mean()) + 1e-12)
         return X
+
+    def _space(self, X: np.ndarray) -> np.ndarray:
+        """Where neighbours are looked for: the columns as given, or coordinates + values
+        rescaled (``value_weight``)."""
+        if self.value_scale_ is None:
+            return X
+        return np.hstack([X[:, :2], (X[:, 2:] - self.value_center_) * self.value_scale_])
 
     def _aggregate(self, distances: np.ndarray, indices: np.ndarray) -> np.ndarray:
         columns = []

@@ -49,6 +49,7 @@ from mlpilot.evaluate.predictions import Predictions, from_probabilities, predic
 from mlpilot.features.builder import (
     PreparationPlan,
     build_from_source,
+    choose_geo_value,
     plan_preparation,
     ratio_candidates,
     render_python,
@@ -481,6 +482,7 @@ class Project(LifecycleMixin):
                                 imputer=cfg.imputer, n_clusters=cfg.n_clusters,
                                 seed=self.config.seed, task=framing.task, name=self.config.name,
                                 pca=cfg.pca)
+        plan = choose_geo_value(plan, X, y)
         if cfg.ratios == "auto":
             candidates = ratio_candidates(plan, X, heavy)
             plan = select_ratios(plan, X, y, candidates,

@@ -53,13 +53,14 @@ def _forest(task: str, seed: int) -> BaseEstimator:
 def _book_preprocessing(project: Any) -> tuple[Pipeline, list[str]]:
     """prepare.py's "scaled" pipeline with the blocks the book's chapter 2 lacks dropped.
 
-    The automatic pipeline adds the neighbours' mean price (NeighborTarget), the book's
-    exercise 4; beside it the cluster similarity matters less, and the grid's n_clusters
-    no longer answers the book's question.
+    The automatic pipeline adds the neighbours' mean price (NeighborTarget, by place and by
+    place and income), the book's exercise 4, and the neighbourhood's means (NeighborMeans);
+    beside them the cluster similarity matters less, and the grid's n_clusters no longer
+    answers the book's question.
     """
     preprocessing = project.preprocessor("scaled")
     columns = preprocessing.named_steps["columns"]
-    dropped = [name for name, _, _ in columns.transformers if name.startswith("neighbors")]
+    dropped = [name for name, _, _ in columns.transformers if name.startswith("neighbor")]
     preprocessing.set_params(**{f"columns__{name}": "drop" for name in dropped})
     return preprocessing, dropped
 
