@@ -172,6 +172,35 @@ def test_optuna_parallel_folds_give_the_same_scores(geo: tuple[pd.DataFrame, pd.
         list(serial.cv_results["mean_score"]))
 
 
+def test_optuna_tries_the_portfolio_after_known_defaults(
+        geo: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    """Known default scores are recorded, not trained again; the candidate's portfolio comes
+    next, with every other setting at its default; the best trial's out-of-fold predictions
+    come back with the result; a resumed study tries the portfolio only once."""
+    strong = {"alpha": 0.01}
+    ridge = Candidate("ridge", "linear", 1, _ridge, space=RIDGE.space, portfolio=(strong,))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    known = [9.0, 9.0, 9.0]  # nothing this poor could have been measured on these folds
+    result = _tune(geo, candidate=ridge, n_trials=1, default_scores=known, storage_url=url,
+                   study_name="portfolio", tune_preprocessing=False)
+    rows = result.cv_results
+    assert rows["default"].tolist() == [True, False]
+    assert result.default_score == pytest.approx(9.0)  # recorded as given
+    assert rows.loc[1, "model__alpha"] == pytest.approx(0.01)
+    assert result.best_params["model__alpha"] == pytest.approx(0.01)
+    assert result.best_score == pytest.approx(rows.loc[1, "mean_score"])
+    assert result.best_score < 9.0
+    _, y = geo
+    assert result.oof is not None and result.oof.shape == (len(y),)
+    assert result.oof_fold_scores is not None and len(result.oof_fold_scores) == 3
+    rmse = float(np.sqrt(np.mean((result.oof - y.to_numpy()) ** 2)))
+    assert rmse == pytest.approx(result.best_score, rel=0.05)  # pooled vs per-fold mean
+    again = _tune(geo, candidate=ridge, n_trials=1, default_scores=known, storage_url=url,
+                  study_name="portfolio", tune_preprocessing=False)
+    assert again.cv_results["default"].sum() == 1
+    assert np.isclose(again.cv_results["model__alpha"].astype(float), 0.01).sum() == 1
+
+
 def test_optuna_study_persists_and_resumes(geo: tuple[pd.DataFrame, pd.Series],
                                            tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"

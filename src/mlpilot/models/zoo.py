@@ -50,6 +50,10 @@ class Candidate:
     feature_limit: int | None = None  # ... or above this many features (after preparation)
     requires: str | None = None  # optional library the family needs ("lightgbm")
     summary: str = ""  # one line for listings and reports
+    #: Known-good settings (``space`` names) that tuning tries right after the defaults, a
+    #: small zero-shot portfolio as FLAML and AutoGluon keep: slower learning with more
+    #: trees wins on most tables, and a short budget should not wait for TPE to find it.
+    portfolio: tuple[Mapping[str, object], ...] = ()
     #: The hyperparameter a validation curve sweeps (the one the book tunes for the family):
     #: a key of ``space_for(task)``, or its last ``__`` part when the key differs by task
     #: (``C`` is ``regressor__C`` on an SVR learning a scaled target). None: nothing to sweep.

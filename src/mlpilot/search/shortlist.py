@@ -330,13 +330,19 @@ def _fit_fold(pipeline: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFr
         t0 = time.perf_counter()
         Xt, yt = X.iloc[test], y.iloc[test]
         score = metric.from_sklearn(get_scorer(metric.scorer)(pipeline, Xt, yt))
-        oof = None
-        if want_oof and not is_classifier(pipeline):
-            oof = np.asarray(pipeline.predict(Xt), dtype=np.float64)
-        elif want_oof and hasattr(pipeline, "predict_proba"):  # not LinearSVC, SVC
-            oof = np.asarray(pipeline.predict_proba(Xt), dtype=np.float64)
+        oof = fold_predictions(pipeline, Xt) if want_oof else None
         score_time = time.perf_counter() - t0
     return score, fit_time, score_time, oof
+
+
+def fold_predictions(pipeline: BaseEstimator, X: Any) -> np.ndarray | None:
+    """What ensembles blend: predictions (regression) or class probabilities (None for a
+    classifier without ``predict_proba``, such as LinearSVC)."""
+    if not is_classifier(pipeline):
+        return np.asarray(pipeline.predict(X), dtype=np.float64)
+    if hasattr(pipeline, "predict_proba"):
+        return np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+    return None
 
 
 def _emit(on_event: Event | None, kind: str, payload: Any) -> None:

@@ -183,6 +183,29 @@ class TuneReport:
     seconds: float = 0.0
 
 
+def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
+                 y: pd.Series | pd.DataFrame, task: str, metric: Metric, n_splits: int,
+                 seed: int, n_jobs: int, cross_validate: Any) -> CandidateScore:
+    """The tuned pipeline's fold scores and out-of-fold predictions for ensemble selection:
+    the search's own when it kept them, the shortlist's when the defaults won, else a new
+    cross-validation."""
+    name, family = f"{result.candidate}_tuned", untuned.family if untuned else "tuned"
+    if result.oof is not None and result.oof_fold_scores is not None:
+        return CandidateScore(name, family, "done", list(result.oof_fold_scores),
+                              n_rows=len(X), oof=result.oof)
+    if (untuned is not None and untuned.oof is not None and result.default_score is not None
+            and result.best_score == result.default_score):
+        return CandidateScore(name, family, "done", list(untuned.fold_scores),
+                              fit_time=untuned.fit_time, score_time=untuned.score_time,
+                              n_rows=len(X), oof=untuned.oof)
+    folds = cross_validate(result.pipeline(), X, y, task, metric,
+                           make_cv(task, n_splits, seed), n_jobs, want_oof=True)
+    return CandidateScore(name, family, "done", folds.scores,
+                          fit_time=float(np.mean(folds.fit_times)),
+                          score_time=float(np.mean(folds.score_times)),
+                          n_rows=len(X), oof=folds.oof)
+
+
 def tune_and_choose(
     X: pd.DataFrame,
     y: pd.Series | pd.DataFrame,
@@ -214,21 +237,22 @@ def tune_and_choose(
 
     started = time.perf_counter()
     results, tuned = [], []
+    # The shortlist's last rung used these folds on all rows: its scores are the defaults'.
+    known = {f.name: f for f in finalists
+             if f.status == "done" and f.n_rows == len(X) and f.fold_scores}
     for i, name in enumerate(names):
         candidate = get_candidate(name)
         share = (budget - (time.perf_counter() - started)) / (len(names) - i)
+        untuned = known.get(name)
         result = tune(X, y, candidate=candidate, preprocessor=preprocessor, task=task,
                       metric=metric, strategy=strategy, n_trials=n_trials,
                       budget=max(share * 0.8, 1.0), n_splits=n_splits, seed=seed,
                       storage_url=storage_url if strategy == "optuna" else None,
-                      study_name=f"{study_prefix}-{name}", n_jobs=n_jobs, on_event=on_event)
+                      study_name=f"{study_prefix}-{name}", n_jobs=n_jobs, on_event=on_event,
+                      default_scores=untuned.fold_scores if untuned else None)
         results.append(result)
-        folds = cross_validate_pipeline(result.pipeline(), X, y, task, metric,
-                                        make_cv(task, n_splits, seed), n_jobs, want_oof=True)
-        score = CandidateScore(f"{name}_tuned", candidate.family, "done", folds.scores,
-                               fit_time=float(np.mean(folds.fit_times)),
-                               score_time=float(np.mean(folds.score_times)),
-                               n_rows=len(X), oof=folds.oof)
+        score = _tuned_score(result, untuned, X, y, task, metric, n_splits, seed, n_jobs,
+                             cross_validate_pipeline)
         tuned.append(score)
         if on_event is not None:
             on_event("done", score)

@@ -38,7 +38,7 @@ from mlpilot.features.transformers import ClusterSimilarity, LogTransformer
 from mlpilot.models.space import Categorical, Dimension, Float, Int
 from mlpilot.models.space import distributions as space_distributions
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.shortlist import build_pipeline, check_folds, make_cv
+from mlpilot.search.shortlist import build_pipeline, check_folds, fold_predictions, make_cv
 
 if TYPE_CHECKING:
     import optuna
@@ -49,6 +49,7 @@ DEFAULT_ITER = 10  # random search's n_iter, as in the book
 GRID_POINTS = 3  # values per numeric range in an automatic grid
 PREFIX = "preprocess__"
 _DEFAULT_ATTR = "mlpilot_default"  # marks the enqueued untuned trial of a study
+_PORTFOLIO_ATTR = "mlpilot_portfolio"  # a portfolio trial's settings (full parameter names)
 
 TuneEvent = Callable[[str, Any], None]
 
@@ -123,6 +124,10 @@ class TuneResult:
     cv_results: pd.DataFrame  # one row per trial / parameter set
     base_pipeline: Pipeline = field(repr=False)
     study_name: str | None = None
+    #: The best trial's out-of-fold predictions, when this run computed them (Optuna), so
+    #: ensemble selection need not cross-validate the tuned pipeline again.
+    oof: np.ndarray | None = field(default=None, repr=False)
+    oof_fold_scores: list[float] | None = None  # the per-fold scores behind ``oof``
 
     def pipeline(self) -> Pipeline:
         """The unfitted ``Pipeline(preprocess, model)`` with ``best_params`` set."""
@@ -163,6 +168,7 @@ def tune(
     on_event: TuneEvent | None = None,
     param_grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]] | None = None,
     pruner: optuna.pruners.BasePruner | None = None,
+    default_scores: Sequence[float] | None = None,
 ) -> TuneResult:
     """Fine-tune ``Pipeline(preprocess, model)`` of one candidate by cross-validation.
 
@@ -174,6 +180,9 @@ def tune(
     scikit-learn searches run to the end, so size them with ``n_trials``.
 
     ``base_params`` are set on the pipeline first and left out of the search.
+    ``default_scores``: the untuned pipeline's fold scores under these folds, when known (the
+    shortlist's last rung), so Optuna records them instead of training it again. The
+    candidate's ``portfolio`` settings are tried right after the defaults (Optuna).
     ``on_event(kind, payload)`` gets ``("start", dict)``, ``("trial", row)`` per Optuna trial
     and ``("done", TuneResult)``.
     """
@@ -205,11 +214,17 @@ def tune(
     cv = make_cv(task, n_splits, seed)
     common = {"X": X, "y": y, "pipeline": pipeline, "metric": metric, "cv": cv,
               "defaults": defaults, "n_jobs": n_jobs}
+    oof: tuple[np.ndarray, list[float]] | None = None
     if strategy == "optuna":
-        found = _tune_optuna(**common, space=space, n_trials=n_trials, budget=budget,
-                             seed=seed, storage_url=storage_url,
-                             study_name=study_name or f"mlpilot-{candidate.name}",
-                             pruner=pruner, on_event=on_event)
+        model_prefix = "model__" + candidate.param_prefix(task)
+        portfolio = [{model_prefix + k: _plain(v) for k, v in settings.items()}
+                     for settings in candidate.portfolio]
+        portfolio = [p for p in portfolio if p and set(p) <= set(space)]
+        found, oof = _tune_optuna(**common, space=space, n_trials=n_trials, budget=budget,
+                                  seed=seed, storage_url=storage_url,
+                                  study_name=study_name or f"mlpilot-{candidate.name}",
+                                  pruner=pruner, on_event=on_event, portfolio=portfolio,
+                                  default_scores=default_scores, task=task)
     else:
         found = _tune_sklearn(**common, strategy=strategy, space=space,
                               param_grid=param_grid, n_trials=n_trials, seed=seed)
@@ -222,6 +237,7 @@ def tune(
         elapsed=time.perf_counter() - started, cv_results=_frame(rows, names, metric),
         base_pipeline=pipeline,
         study_name=(study_name or f"mlpilot-{candidate.name}") if strategy == "optuna" else None,
+        oof=oof[0] if oof else None, oof_fold_scores=oof[1] if oof else None,
     )
     _emit(on_event, "done", result)
     return result
@@ -236,7 +252,9 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
                  space: dict[str, Dimension], n_trials: int | None, budget: float | None,
                  seed: int, storage_url: str | None, study_name: str,
                  pruner: optuna.pruners.BasePruner | None,
-                 on_event: TuneEvent | None) -> _Found:
+                 on_event: TuneEvent | None, portfolio: Sequence[dict[str, Any]] = (),
+                 default_scores: Sequence[float] | None = None,
+                 task: str = "regression") -> tuple[_Found, tuple[np.ndarray, list[float]] | None]:
     import optuna
 
     folds = list(cv.split(X, y))
@@ -256,9 +274,20 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
             raise ConfigError(f"the stored study {study_name!r} was made to {study.direction.name}"
                               f" but {metric.name} needs to {direction}",
                               "choose another study_name")
-        if not any(t.user_attrs.get(_DEFAULT_ATTR) for t in study.get_trials(deepcopy=False)):
+        done = study.get_trials(deepcopy=False)
+        if not any(t.user_attrs.get(_DEFAULT_ATTR) for t in done):
             # The untuned pipeline first: tuning can then never end worse than the defaults.
-            study.enqueue_trial({}, user_attrs={_DEFAULT_ATTR: True})
+            if default_scores is not None and len(default_scores) == len(folds):
+                study.add_trial(optuna.trial.create_trial(
+                    value=float(np.mean(default_scores)), params={}, distributions={},
+                    user_attrs={_DEFAULT_ATTR: True,
+                                "fold_scores": [float(v) for v in default_scores]}))
+            else:
+                study.enqueue_trial({}, user_attrs={_DEFAULT_ATTR: True})
+        tried = [t.user_attrs.get(_PORTFOLIO_ATTR) for t in done]
+        for settings in portfolio:
+            if settings not in tried:
+                study.enqueue_trial({}, user_attrs={_PORTFOLIO_ATTR: settings})
         if n_trials is None and budget is None:
             n_trials = DEFAULT_TRIALS
 
@@ -271,28 +300,44 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
                 trial.set_user_attr("error", f"{type(exc).__name__}: {_first_line(exc)}")
                 raise
 
+        best_oof: dict[str, Any] = {}  # the best finished trial's out-of-fold predictions
+        want_oof = task != "multilabel"
+
         def evaluate(trial: optuna.Trial) -> float:
             is_default = bool(trial.user_attrs.get(_DEFAULT_ATTR))
-            params = {} if is_default else {n: d.suggest(trial, n) for n, d in space.items()}
+            settings = trial.user_attrs.get(_PORTFOLIO_ATTR)
+            if is_default:
+                params: dict[str, Any] = {}
+            elif settings:
+                params = dict(settings)
+            else:
+                params = {n: d.suggest(trial, n) for n, d in space.items()}
             pipe = clone(pipeline).set_params(**_fresh(params))
             scores: list[float] = []
             fit_times: list[float] = []
+            predictions: list[tuple[np.ndarray, np.ndarray | None]] = []
             for batch in _batches(folds, workers):
                 if workers > 1:  # folds of a batch in parallel, reported in fold order
                     results = parallel(delayed(_fit_score)(clone(pipe), X, y, train, test,
-                                                           scorer) for train, test in batch)
+                                                           scorer, want_oof)
+                                       for train, test in batch)
                 else:
-                    results = [_fit_score(clone(pipe), X, y, train, test, scorer)
+                    results = [_fit_score(clone(pipe), X, y, train, test, scorer, want_oof)
                                for train, test in batch]
-                for score, fit_time in results:
+                for (_, test), (score, fit_time, predicted) in zip(batch, results, strict=True):
                     scores.append(metric.from_sklearn(score))
                     fit_times.append(fit_time)
+                    predictions.append((test, predicted))
                     trial.report(float(np.mean(scores)), step=len(scores) - 1)
                 trial.set_user_attr("fold_scores", scores)
                 trial.set_user_attr("mean_fit_time", float(np.mean(fit_times)))
                 if not is_default and len(scores) < len(folds) and trial.should_prune():
                     raise optuna.TrialPruned()
-            return float(np.mean(scores))
+            mean = float(np.mean(scores))
+            if want_oof and ("score" not in best_oof or metric.better(mean, best_oof["score"])):
+                best_oof.update(score=mean, trial=trial.number, folds=list(scores),
+                                oof=_assemble(predictions, len(y)))
+            return mean
 
         def callback(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
             _emit(on_event, "trial", _optuna_row(frozen, space, defaults))
@@ -314,8 +359,32 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
                             "; ".join(sorted(reasons)) or "raise the budget or n_trials")
     best = study.best_trial
     default = next((t for t in complete if t.user_attrs.get(_DEFAULT_ATTR)), None)
-    return (_decode(space, best.params), float(best.value),  # type: ignore[arg-type]
-            float(default.value) if default is not None else None, rows)  # type: ignore[arg-type]
+    oof = None
+    if best_oof.get("trial") == best.number and best_oof.get("oof") is not None:
+        oof = (best_oof["oof"], best_oof["folds"])
+    found = (_trial_params(best, space), float(best.value),  # type: ignore[arg-type]
+             float(default.value) if default is not None else None, rows)  # type: ignore[arg-type]
+    return found, oof
+
+
+def _trial_params(trial: optuna.trial.FrozenTrial,
+                  space: dict[str, Dimension]) -> dict[str, Any]:
+    """A trial's pipeline settings: a portfolio trial's are in its attributes."""
+    settings = trial.user_attrs.get(_PORTFOLIO_ATTR)
+    return dict(settings) if settings else _decode(space, trial.params)
+
+
+def _assemble(predictions: list[tuple[np.ndarray, np.ndarray | None]],
+              n_rows: int) -> np.ndarray | None:
+    """Per-fold predictions back in row order (None when a fold has none)."""
+    if not predictions or any(p is None for _, p in predictions):
+        return None
+    first = predictions[0][1]
+    assert first is not None
+    out = np.zeros((n_rows, *first.shape[1:]), dtype=np.float64)
+    for test, predicted in predictions:
+        out[test] = predicted
+    return out
 
 
 def _first_line(text: Any) -> str:
@@ -334,7 +403,7 @@ def _optuna_row(trial: optuna.trial.FrozenTrial, space: dict[str, Dimension],
         mean = math.nan
     return {"trial": trial.number, "state": trial.state.name.lower(),
             "default": bool(trial.user_attrs.get(_DEFAULT_ATTR)),
-            "params": {**defaults, **_decode(space, trial.params)},
+            "params": {**defaults, **_trial_params(trial, space)},
             "mean_score": mean, "std_score": float(np.std(scores)) if scores else math.nan,
             "mean_fit_time": trial.user_attrs.get("mean_fit_time", math.nan),
             "n_folds": len(scores)}
@@ -354,12 +423,15 @@ def _decode(space: dict[str, Dimension], raw: Mapping[str, Any]) -> dict[str, An
 
 
 def _fit_score(pipe: Pipeline, X: Any, y: Any, train: np.ndarray, test: np.ndarray,
-               scorer: Any) -> tuple[float, float]:
-    """Fit on one fold's training rows, score on its held-out rows (sklearn's sign)."""
+               scorer: Any, want_oof: bool = False) -> tuple[float, float, np.ndarray | None]:
+    """Fit on one fold's training rows, score on its held-out rows (sklearn's sign), and
+    keep the held-out predictions if asked."""
     start = time.perf_counter()
     pipe.fit(_rows(X, train), _rows(y, train))
     fit_time = time.perf_counter() - start
-    return float(scorer(pipe, _rows(X, test), _rows(y, test))), fit_time
+    held_out = _rows(X, test)
+    predicted = fold_predictions(pipe, held_out) if want_oof else None
+    return float(scorer(pipe, held_out, _rows(y, test))), fit_time, predicted
 
 
 def _rows(data: Any, index: np.ndarray) -> Any:
