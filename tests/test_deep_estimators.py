@@ -445,3 +445,29 @@ def _expected_failed_checks(estimator: Any) -> dict[str, str]:
                          expected_failed_checks=_expected_failed_checks)
 def test_estimator_checks(estimator: Any, check: Any) -> None:
     check(estimator)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX's compilation cache")
+@pytest.mark.parametrize("setting", ["", "off"])
+def test_jax_keeps_compiled_steps_on_disk_unless_told_not_to(tmp_path: Path,
+                                                             setting: str) -> None:
+    """A second process training the same network finds its train step compiled."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from mlpilot.deep.estimators import KerasRegressor\n"
+              "import numpy as np\n"
+              "X = np.random.default_rng(0).normal(size=(64, 3)).astype('float32')\n"
+              "KerasRegressor(preset='fast', n_neurons=4, epochs=30, batch_size=16,\n"
+              "               early_stopping=False, random_state=0).fit(X, X[:, 0])\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "MLPILOT_JAX_CACHE": setting,
+           "KERAS_BACKEND": "jax"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300,
+                   capture_output=True)
+    cache = tmp_path / "mlpilot" / "jax"
+    entries = list(cache.iterdir()) if cache.exists() else []
+    if setting == "off":
+        assert not entries
+    else:
+        assert entries, "no compiled step was written to the cache"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from mlpilot.errors import DeepLearningError
@@ -46,9 +47,39 @@ def keras_module() -> ModuleType:
     if importlib.util.find_spec("keras") is None:
         raise DeepLearningError("Keras is not installed", "pip install keras")
     os.environ["KERAS_BACKEND"] = backend
+    if backend == "jax":
+        use_compilation_cache()
     import keras
 
     return keras
+
+
+def use_compilation_cache() -> Path | None:
+    """Keep JAX's compiled train steps on disk (``~/.cache/mlpilot/jax``), shared by every
+    process and run, unless the user set a cache directory or ``MLPILOT_JAX_CACHE=off``.
+
+    Cross-validation builds the same network once per fold, and each would compile the same
+    train and test steps again: on the shortlist's small MLP, compiling is three quarters of
+    a 5-fold run (4.1 s → 1.1 s with the cache; docs/benchmarks.md). ``MLPILOT_JAX_CACHE``
+    may also name the directory.
+    """
+    setting = os.environ.get("MLPILOT_JAX_CACHE", "").strip()
+    if setting.lower() in ("off", "0", "false", "no"):
+        return None
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:  # the user's own choice wins
+        return Path(jax.config.jax_compilation_cache_dir)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    directory = Path(setting) if setting else Path(base) / "mlpilot" / "jax"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile every time, as JAX does by default
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    # mlpilot's networks compile in well under JAX's default threshold of one second
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return directory
 
 
 def backend_name() -> str:
