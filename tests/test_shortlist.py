@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from mlpilot.evaluate.metrics import get_metric
-from mlpilot.models.zoo import get_candidate
+from mlpilot.models.zoo import Candidate, get_candidate
 from mlpilot.search.shortlist import (
     CandidateScore,
     build_pipeline,
@@ -88,6 +91,36 @@ def test_budget_skips_the_rest_but_keeps_a_result(friedman) -> None:  # type: ig
     statuses = [r.status for r in board.rows]
     assert statuses[0] == "done" and set(statuses[1:]) == {"skipped"}
     assert board.best.name == "dummy"
+
+
+class _Slow(BaseEstimator, RegressorMixin):
+    """A mean predictor that takes ``seconds`` to fit: an expensive family."""
+
+    def __init__(self, seconds: float = 0.3) -> None:
+        self.seconds = seconds
+
+    def fit(self, X: object, y: pd.Series) -> _Slow:
+        time.sleep(self.seconds)
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full(len(X), self.mean_)
+
+
+def test_a_rung_spends_its_share_so_the_best_reaches_all_rows(friedman) -> None:  # type: ignore[no-untyped-def]
+    """Halving gives each rung about the same time: the first rung's slowest candidates are
+    skipped once it has used its share, and the leader still gets cross-validated on every
+    row instead of the budget running out on small subsets."""
+    X, y = friedman
+    slow = [Candidate(f"slow{i}", "slow", 90 + i, lambda task, seed: _Slow(0.3))
+            for i in range(6)]  # 3 folds x 0.3 s each: ~1 s per candidate and rung
+    leaders = [get_candidate("ridge"), get_candidate("hist_gradient_boosting")]
+    board = _run(X, y, candidates=[*leaders, *slow], budget=4.0)
+    first = [r for r in board.rows if r.n_rows == 267]
+    assert any(r.status == "skipped" and r.name.startswith("slow") for r in first)
+    full = {r.name for r in board.rows if r.n_rows == len(X) and r.status == "done"}
+    assert {"ridge", "hist_gradient_boosting"} <= full, full
 
 
 class _MemoryStore:

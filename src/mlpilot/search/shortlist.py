@@ -223,7 +223,14 @@ def shortlist(
             spent = time.perf_counter() - started
             expected = seconds.get(candidate.name, 0.0) * (size / rungs[r - 1] if r else 1.0)
             done_here = any(s.status == "done" for s in rung_rows)
-            if done_here and (spent >= budget or spent + expected > budget * 1.1):
+            # Halving means every rung costs about the same (3x the rows, a third of the
+            # candidates), so a rung may spend its share and leave the rest to the larger
+            # rungs: on housing at 60 s the first rung's last, slowest candidates used to eat
+            # the time LightGBM needed to reach all rows.
+            rung_limit = budget * (r + 1) / len(rungs)
+            over = spent >= budget or spent + expected > budget * 1.1 or (
+                not last and spent + expected >= rung_limit * 1.1)
+            if done_here and over:
                 score = CandidateScore(candidate.name, candidate.family, "skipped",
                                        error=f"budget of {budget:.0f} s spent", n_rows=size)
                 rung_rows.append(score)

@@ -8,6 +8,7 @@ early enough to leave time for the refit.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
@@ -35,6 +37,10 @@ from mlpilot.search.shortlist import (
 
 #: Share of the budget the shortlist may use; the rest is for ensembling and the refit.
 SHORTLIST_SHARE = 0.75
+#: Share of a tuning budget for the studies; the rest refits the chosen model on all rows.
+STUDY_SHARE = 0.75
+#: A portfolio trial's cost relative to the defaults (boosting: 1,000 trees for 300).
+PORTFOLIO_COST = 3.0
 #: At most this many finalists enter ensemble selection.
 ENSEMBLE_TOP_K = 6
 #: Rows used to measure permutation importances (enough for stable ranks, quick to predict).
@@ -183,6 +189,16 @@ class TuneReport:
     seconds: float = 0.0
 
 
+def _first_trial_seconds(candidate: Any, untuned: CandidateScore | None, n_splits: int,
+                         workers: int) -> float | None:
+    """About how long the first tuning trial takes: the shortlist's fit time per fold, folds
+    run ``workers`` at a time, times the portfolio's extra work (1,000 trees for 300)."""
+    if untuned is None or not untuned.fit_time:
+        return None
+    rounds = math.ceil(n_splits / workers)
+    return float(untuned.fit_time) * rounds * (PORTFOLIO_COST if candidate.portfolio else 1.0)
+
+
 def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
                  y: pd.Series | pd.DataFrame, task: str, metric: Metric, n_splits: int,
                  seed: int, n_jobs: int, cross_validate: Any) -> CandidateScore:
@@ -240,10 +256,21 @@ def tune_and_choose(
     # The shortlist's last rung used these folds on all rows: its scores are the defaults'.
     known = {f.name: f for f in finalists
              if f.status == "done" and f.n_rows == len(X) and f.fold_scores}
+    study_budget = budget * STUDY_SHARE
+    workers = max(1, min(effective_n_jobs(n_jobs), n_splits))
     for i, name in enumerate(names):
         candidate = get_candidate(name)
-        share = (budget - (time.perf_counter() - started)) / (len(names) - i)
+        share = (study_budget - (time.perf_counter() - started)) / (len(names) - i)
         untuned = known.get(name)
+        first_trial = _first_trial_seconds(candidate, untuned, n_splits, workers)
+        if results and first_trial is not None and first_trial > 1.5 * share:
+            # Optuna checks its timeout between trials, so a trial that cannot fit would
+            # overrun the budget; the family stays in ensemble selection untuned.
+            if on_event is not None:
+                on_event("skipped", CandidateScore(
+                    f"{name}_tuned", candidate.family, "skipped", n_rows=len(X),
+                    error=f"one trial takes about {first_trial:.0f} s; {share:.0f} s left"))
+            continue
         result = tune(X, y, candidate=candidate, preprocessor=preprocessor, task=task,
                       metric=metric, strategy=strategy, n_trials=n_trials,
                       budget=max(share * 0.8, 1.0), n_splits=n_splits, seed=seed,
