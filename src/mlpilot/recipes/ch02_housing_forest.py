@@ -50,7 +50,7 @@ def _forest(task: str, seed: int) -> BaseEstimator:
     return RandomForestRegressor(random_state=seed)
 
 
-def _book_preprocessing(project: Any) -> tuple[Pipeline, list[str]]:
+def book_preprocessing(project: Any) -> tuple[Pipeline, list[str]]:
     """prepare.py's "scaled" pipeline with the blocks the book's chapter 2 lacks dropped.
 
     The automatic pipeline adds the neighbours' mean price (NeighborTarget, by place and by
@@ -84,7 +84,7 @@ def _run() -> RecipeResult:
         project = Project.init(f"{tmp}/housing", housing, "median_house_value", **BOOK_SPLIT)
         project.prepare()
         X, y = project.training_data()
-        preprocessing, dropped = _book_preprocessing(project)
+        preprocessing, dropped = book_preprocessing(project)
 
         # 1. GridSearchCV with the book's grid, through mlpilot's tuner.
         grid = tune(X, y, candidate=Candidate("random_forest", "forest", 3, _forest),

@@ -34,7 +34,7 @@ from mlpilot.recipes.base import Comparison, Recipe, RecipeResult
 from mlpilot.recipes.ch02_housing_forest import (
     BOOK_TEST_INTERVAL,
     BOOK_TEST_RMSE,
-    _book_preprocessing,
+    book_preprocessing,
 )
 from mlpilot.recipes.ch02_housing_split import BOOK_SPLIT
 
@@ -95,7 +95,7 @@ def _final_predictions() -> tuple[pd.DataFrame, Predictions]:
         project = Project.init(f"{tmp}/housing", housing, "median_house_value", **BOOK_SPLIT)
         project.prepare()
         X, y = project.training_data()
-        preprocessing, _ = _book_preprocessing(project)
+        preprocessing, _ = book_preprocessing(project)
         preprocessing.set_params(**{N_CLUSTERS: FINAL_N_CLUSTERS})
         final_model = Pipeline([
             ("preprocessing", preprocessing),
