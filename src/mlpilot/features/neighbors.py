@@ -71,11 +71,11 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
     def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None,
                       **fit_params: Any) -> np.ndarray:
         """Fit, then describe each training row by its neighbours *other than itself*."""
-        X = self._fit(X, y)
-        k_max = min(max(self.ks_), len(X) - 1)
+        space = self._fit(X, y)
+        k_max = min(max(self.ks_), len(space) - 1)
         if k_max < 1:
             raise ValueError("NeighborTarget needs at least 2 training rows")
-        distances, indices = self.index_.kneighbors(self._space(X), n_neighbors=k_max + 1)
+        distances, indices = self.index_.kneighbors(space, n_neighbors=k_max + 1)
         distances, indices = _drop_self(distances, indices)
         return self._aggregate(distances, indices)
 
@@ -147,7 +147,7 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
         self.index_ = NearestNeighbors().fit(space)
         # a fixed floor for inverse-distance weights (rows at distance 0), from the data's scale
         self.epsilon_ = 1e-6 * (float(np.nanstd(space, axis=0).mean()) + 1e-12)
-        return X
+        return space
 
     def _space(self, X: np.ndarray) -> np.ndarray:
         """Where neighbours are looked for: the columns as given, or coordinates + values

@@ -315,11 +315,9 @@ def cross_validate_pipeline(pipeline: BaseEstimator, X: pd.DataFrame,
             delayed(_fit_fold)(clone(pipeline), X, y, train, test, metric, oof_wanted)
             for train, test in splits)
     oof = None
-    if oof_wanted and all(r[3] is not None for r in results):
-        first = results[0][3]
-        oof = np.zeros((len(X), *first.shape[1:]), dtype=np.float64)
-        for (_, test), r in zip(splits, results, strict=True):
-            oof[test] = r[3]
+    if oof_wanted:
+        oof = assemble_oof([(test, r[3]) for (_, test), r in zip(splits, results, strict=True)],
+                           len(X))
     return FoldResults([r[0] for r in results], [r[1] for r in results],
                        [r[2] for r in results], oof)
 
@@ -340,6 +338,19 @@ def _fit_fold(pipeline: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFr
         oof = fold_predictions(pipeline, Xt) if want_oof else None
         score_time = time.perf_counter() - t0
     return score, fit_time, score_time, oof
+
+
+def assemble_oof(predictions: Sequence[tuple[np.ndarray, np.ndarray | None]],
+                 n_rows: int) -> np.ndarray | None:
+    """Per-fold held-out predictions back in row order (None when a fold has none)."""
+    if not predictions or any(p is None for _, p in predictions):
+        return None
+    first = predictions[0][1]
+    assert first is not None
+    out = np.zeros((n_rows, *first.shape[1:]), dtype=np.float64)
+    for test, predicted in predictions:
+        out[test] = predicted
+    return out
 
 
 def fold_predictions(pipeline: BaseEstimator, X: Any) -> np.ndarray | None:

@@ -31,6 +31,7 @@ from mlpilot.search.shortlist import (
     Leaderboard,
     ResultStore,
     build_pipeline,
+    cross_validate_pipeline,
     make_cv,
     shortlist,
 )
@@ -201,7 +202,7 @@ def _first_trial_seconds(candidate: Any, untuned: CandidateScore | None, n_split
 
 def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
                  y: pd.Series | pd.DataFrame, task: str, metric: Metric, n_splits: int,
-                 seed: int, n_jobs: int, cross_validate: Any) -> CandidateScore:
+                 seed: int, n_jobs: int) -> CandidateScore:
     """The tuned pipeline's fold scores and out-of-fold predictions for ensemble selection:
     the search's own when it kept them, the shortlist's when the defaults won, else a new
     cross-validation."""
@@ -214,8 +215,8 @@ def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
         return CandidateScore(name, family, "done", list(untuned.fold_scores),
                               fit_time=untuned.fit_time, score_time=untuned.score_time,
                               n_rows=len(X), oof=untuned.oof)
-    folds = cross_validate(result.pipeline(), X, y, task, metric,
-                           make_cv(task, n_splits, seed), n_jobs, want_oof=True)
+    folds = cross_validate_pipeline(result.pipeline(), X, y, task, metric,
+                                    make_cv(task, n_splits, seed), n_jobs, want_oof=True)
     return CandidateScore(name, family, "done", folds.scores,
                           fit_time=float(np.mean(folds.fit_times)),
                           score_time=float(np.mean(folds.score_times)),
@@ -248,7 +249,6 @@ def tune_and_choose(
     so tuned and untuned models enter one greedy ensemble selection on equal terms.
     """
     from mlpilot.models.zoo import get_candidate
-    from mlpilot.search.shortlist import cross_validate_pipeline
     from mlpilot.search.tune import tune
 
     started = time.perf_counter()
@@ -278,8 +278,7 @@ def tune_and_choose(
                       study_name=f"{study_prefix}-{name}", n_jobs=n_jobs, on_event=on_event,
                       default_scores=untuned.fold_scores if untuned else None)
         results.append(result)
-        score = _tuned_score(result, untuned, X, y, task, metric, n_splits, seed, n_jobs,
-                             cross_validate_pipeline)
+        score = _tuned_score(result, untuned, X, y, task, metric, n_splits, seed, n_jobs)
         tuned.append(score)
         if on_event is not None:
             on_event("done", score)

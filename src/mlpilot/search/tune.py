@@ -38,7 +38,13 @@ from mlpilot.features.transformers import ClusterSimilarity, LogTransformer
 from mlpilot.models.space import Categorical, Dimension, Float, Int
 from mlpilot.models.space import distributions as space_distributions
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.shortlist import build_pipeline, check_folds, fold_predictions, make_cv
+from mlpilot.search.shortlist import (
+    assemble_oof,
+    build_pipeline,
+    check_folds,
+    fold_predictions,
+    make_cv,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -336,7 +342,7 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
             mean = float(np.mean(scores))
             if want_oof and ("score" not in best_oof or metric.better(mean, best_oof["score"])):
                 best_oof.update(score=mean, trial=trial.number, folds=list(scores),
-                                oof=_assemble(predictions, len(y)))
+                                oof=assemble_oof(predictions, len(y)))
             return mean
 
         def callback(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
@@ -372,19 +378,6 @@ def _trial_params(trial: optuna.trial.FrozenTrial,
     """A trial's pipeline settings: a portfolio trial's are in its attributes."""
     settings = trial.user_attrs.get(_PORTFOLIO_ATTR)
     return dict(settings) if settings else _decode(space, trial.params)
-
-
-def _assemble(predictions: list[tuple[np.ndarray, np.ndarray | None]],
-              n_rows: int) -> np.ndarray | None:
-    """Per-fold predictions back in row order (None when a fold has none)."""
-    if not predictions or any(p is None for _, p in predictions):
-        return None
-    first = predictions[0][1]
-    assert first is not None
-    out = np.zeros((n_rows, *first.shape[1:]), dtype=np.float64)
-    for test, predicted in predictions:
-        out[test] = predicted
-    return out
 
 
 def _first_line(text: Any) -> str:
