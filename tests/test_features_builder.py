@@ -57,6 +57,21 @@ def test_each_kind_gets_the_books_treatment() -> None:
         assert ("lat" in out.columns) == (variant == "tree")  # raw coordinates only for trees
 
 
+def test_a_missing_high_cardinality_value_is_its_own_category() -> None:
+    """Titanic's Cabin: 77 % missing, and being missing is what predicts survival."""
+    frame = _mixed_frame(600)
+    missing = frame.index % 3 == 0
+    frame["city"] = frame["city"].where(~missing, None)
+    frame["y"] = np.where(missing, 5.0, 0.0) + np.random.default_rng(1).normal(0, 0.1, 600)
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"])
+    assert plan.columns["city"].treatment == "target"
+    pipe = build_from_source(render_python(plan), "tree").set_output(transform="pandas")
+    encoded = pipe.fit(frame.drop(columns="y"), frame["y"]).transform(frame.drop(columns="y"))
+    city = encoded["city"]
+    assert city[missing].min() > 4.5  # missing rows share their own encoding, near 5
+    assert city[~missing].max() < 1.0  # and no city was imputed into their group
+
+
 def test_places_get_neighbours_alike_in_the_most_informative_column() -> None:
     """With coordinates and a target, the plan picks the value column that tells the target
     most, finds neighbours alike in it, and describes each neighbourhood by its values."""

@@ -203,7 +203,7 @@ def _default_treatment(col: Any, n_rows: int, heavy: set[str], minimums: dict[st
     if task == "multilabel":
         return ColumnPlan(col.name, "ordinal", f"{col.n_unique} categories: ordinal codes")
     return ColumnPlan(col.name, "target", f"{col.n_unique} categories (too many to one-hot): "
-                                          "target encoding, cross-fitted")
+                                          "target encoding, cross-fitted, missing as a category")
 
 
 def ratio_candidates(plan: PreparationPlan, frame: pd.DataFrame,
@@ -398,7 +398,9 @@ def _blocks(plan: PreparationPlan, variant: str) -> list[Block]:
                        else ("auto", "StratifiedKFold"))
         encoder = (f'TargetEncoder(target_type="{kind}", '
                    f"cv={folds}(5, shuffle=True, random_state=SEED))")
-        blocks.append(("target_encoded", [most_frequent, encoder, *scale], target))
+        # No imputer: TargetEncoder gives a missing value its own encoding, and on columns
+        # such as titanic's Cabin (77 % missing) being missing is the information.
+        blocks.append(("target_encoded", [encoder, *scale], target))
     if plan.with_treatment("ordinal"):
         blocks.append(("ordinal", [most_frequent, ordinal], plan.with_treatment("ordinal")))
     dates = plan.with_treatment("datetime")
