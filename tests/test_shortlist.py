@@ -93,6 +93,23 @@ def test_budget_skips_the_rest_but_keeps_a_result(friedman) -> None:  # type: ig
     assert board.best.name == "dummy"
 
 
+def test_a_kernel_svm_runs_early_on_a_small_table(friedman) -> None:  # type: ignore[no-untyped-def]
+    """On wine (142 rows) the SVM is the best family and one of the quickest: an expensive
+    network ahead of it used to spend the budget and leave it skipped."""
+    names = ["random_forest", "svm_rbf", "linear"]
+
+    def order(n_rows: int) -> list[str]:
+        started: list[str] = []
+        X, y = friedman
+        _run(X.head(n_rows), y.head(n_rows), candidates=[get_candidate(n) for n in names],
+             halving=False, on_event=lambda kind, payload: started.append(payload[0].name)
+             if kind == "start" else None)
+        return started
+
+    assert order(300) == ["linear", "svm_rbf", "random_forest"]
+    assert order(2400) == ["linear", "random_forest", "svm_rbf"]
+
+
 class _Slow(BaseEstimator, RegressorMixin):
     """A mean predictor that takes ``seconds`` to fit: an expensive family."""
 

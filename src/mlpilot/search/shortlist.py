@@ -202,7 +202,7 @@ def shortlist(
     started = time.perf_counter()
     rungs = halving_rungs(len(X), min_rung_rows) if halving else [len(X)]
     order = subset_order(y, task, seed)
-    survivors = sorted(candidates, key=lambda c: c.cost)
+    survivors = sorted(candidates, key=lambda c: c.rank(len(X)))
     rows: list[CandidateScore] = []
     seconds: dict[str, float] = {}  # wall time of each candidate's last rung
     for r, size in enumerate(rungs):
