@@ -96,6 +96,57 @@ def test_places_get_neighbours_alike_in_the_most_informative_column() -> None:
     assert unsupervised.geo_value is None  # no single target to tell
 
 
+def _ratio_table(n: int = 900) -> pd.DataFrame:
+    """Prices set by rooms per household (the book's ratio), plus an irrelevant count."""
+    rng = np.random.default_rng(3)
+    households = rng.lognormal(5, 0.6, n).round() + 1
+    rooms = (households * rng.uniform(2, 8, n)).round()
+    visitors = rng.lognormal(4, 1, n).round() + 1
+    return pd.DataFrame({"rooms": rooms, "households": households, "visitors": visitors,
+                         "age": rng.uniform(1, 50, n),
+                         "y": 10 * rooms / households + rng.normal(0, 1, n)})
+
+
+def test_ratio_selection_keeps_the_ratio_that_explains_the_target() -> None:
+    from mlpilot.features.builder import ratio_candidates, select_ratios
+
+    frame = _ratio_table()
+    X, y = frame.drop(columns="y"), frame["y"]
+    counts = ["rooms", "households", "visitors"]
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"], heavy_tailed=counts)
+    candidates = ratio_candidates(plan, X, counts)
+    assert "rooms_per_households" in {c.name for c in candidates} and len(candidates) == 3
+    plan = select_ratios(plan, X, y, candidates, get_metric("rmse").scorer)
+    assert [r.name for r in plan.ratios] == ["rooms_per_households"]
+    assert "improves a quick 3-fold CV" in plan.ratios[0].reason
+    assert all("rejected" in r.reason for r in plan.rejected_ratios)
+
+
+def test_the_ratio_judge_scores_what_the_full_pipeline_scores() -> None:
+    """The judge caches the pipeline without ratios per fold; its score must be the one a
+    cross-validation of the whole prepare.py pipeline (ratios included) gives."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    from mlpilot.features.builder import RatioPlan
+    from mlpilot.features.judge import RatioJudge
+
+    frame = _ratio_table(600)
+    X, y = frame.drop(columns="y"), frame["y"]
+    plan = plan_preparation(infer_schema(frame, "y"), ["y"], heavy_tailed=["rooms"])
+    ratios = [RatioPlan("rooms", "households"), RatioPlan("visitors", "age")]
+    model = HistGradientBoostingRegressor(max_iter=30, random_state=0)
+    cv = KFold(3, shuffle=True, random_state=0)
+    judge = RatioJudge(lambda: build_from_source(render_python(plan), "tree"), model, X, y,
+                       list(cv.split(X)), "neg_root_mean_squared_error")
+    for chosen in ([], ratios[:1], ratios):
+        with_ratios = type(plan)(**{**plan.__dict__, "ratios": chosen})
+        full = make_pipeline(build_from_source(render_python(with_ratios), "tree"), model)
+        expected = cross_val_score(full, X, y, cv=cv, scoring="neg_root_mean_squared_error")
+        assert judge.score(chosen) == pytest.approx(expected.mean(), rel=1e-9)
+
+
 @pytest.mark.parametrize("pca, expect", [(0.9, None), (3, 3)])
 def test_pca_option_reduces_the_scaled_variant_only(pca: float, expect: int | None) -> None:
     frame = _mixed_frame()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import textwrap
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -229,32 +228,25 @@ def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.Data
     """Keep the ratio features that improve a quick cross-validated model (book ch. 2)."""
     if not candidates:
         return plan
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
-    from threadpoolctl import threadpool_limits
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from mlpilot.features.judge import RatioJudge
 
     if len(X) > RATIO_SAMPLE:
         rows = np.random.default_rng(plan.seed).choice(len(X), RATIO_SAMPLE, replace=False)
         X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
     classification = plan.task in ("binary", "multiclass")
     cv = (StratifiedKFold if classification else KFold)(3, shuffle=True, random_state=plan.seed)
-
-    def score(ratios: list[RatioPlan]) -> float:
-        trial = PreparationPlan(**{**plan.__dict__, "ratios": ratios})
-        pipe = _judge(trial)
-        # One thread per fit, folds in parallel: OpenMP k-means/boosting threads on tiny
-        # fits oversubscribe a small machine (10x slower), and the thread count must not
-        # change which ratios are kept.
-        with warnings.catch_warnings(), threadpool_limits(1):
-            warnings.simplefilter("ignore")
-            return float(np.mean(cross_val_score(pipe, X, y, cv=cv, scoring=scorer,
-                                                 n_jobs=-1)))
+    source = render_python(PreparationPlan(**{**plan.__dict__, "ratios": []}))
+    judge = RatioJudge(lambda: build_from_source(source, "tree"), _judge_model(plan), X, y,
+                       list(cv.split(X, y)), scorer)
 
     def gain(new: float, old: float) -> float:
         return (new - old) / max(abs(old), 1e-12)
 
-    base = score([])
-    for cand in candidates:  # each ratio alone against no ratio
-        cand.gain = gain(score([cand]), base)
+    base, *alone = judge.scores([[], *([cand] for cand in candidates)])
+    for cand, alone_score in zip(candidates, alone, strict=True):  # each ratio against none
+        cand.gain = gain(alone_score, base)
     kept: list[RatioPlan] = []
     rejected: list[RatioPlan] = []
     current = base
@@ -265,7 +257,7 @@ def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.Data
             cand.reason = f"ratio of counts; rejected (CV change alone {cand.gain:+.1%})"
             rejected.append(cand)
             continue
-        with_it = score([*kept, cand])
+        with_it = judge.score([*kept, cand])
         step = gain(with_it, current)
         if step >= MIN_RATIO_GAIN:
             cand.reason = (f"ratio of counts; improves a quick 3-fold CV by {step:.1%} "
@@ -319,13 +311,11 @@ def choose_geo_value(plan: PreparationPlan, X: pd.DataFrame,
     return plan
 
 
-def _judge(plan: PreparationPlan) -> BaseEstimator:
+def _judge_model(plan: PreparationPlan) -> BaseEstimator:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.pipeline import make_pipeline
 
-    model = (HistGradientBoostingRegressor if plan.task == "regression"
-             else HistGradientBoostingClassifier)(max_iter=100, random_state=plan.seed)
-    return make_pipeline(build_from_source(render_python(plan), "tree"), model)
+    return (HistGradientBoostingRegressor if plan.task == "regression"
+            else HistGradientBoostingClassifier)(max_iter=100, random_state=plan.seed)
 
 
 # ---------------------------------------------------------------------- rendering
