@@ -15,12 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import skops.io as sio
 
 from mlpilot.atomic import sha256_file, write_with
 from mlpilot.errors import ArtifactIntegrityError, ModelNotFoundError, UnsafeArtifactError
 
 SKOPS = "skops"
+
+
+def _skops() -> Any:
+    """skops.io, imported when a model is saved or loaded: importing it loads every
+    scikit-learn estimator (and torch, through array-api-compat), 1.5 s of ``import mlpilot``
+    that a command which never touches a model should not pay."""
+    import skops.io
+
+    return skops.io
+
 JOBLIB = "joblib"
 SUFFIX = {SKOPS: ".skops", JOBLIB: ".joblib"}
 
@@ -39,9 +48,9 @@ def save_artifact(model: Any, path: Path) -> SavedArtifact:
     types: list[str] = []
 
     def dump(tmp: Path) -> None:
-        sio.dump(model, tmp)
+        _skops().dump(model, tmp)
         # Read back from the bytes we just wrote ourselves: this is the moment trust is given.
-        types.extend(sio.get_untrusted_types(file=tmp))
+        types.extend(_skops().get_untrusted_types(file=tmp))
 
     write_with(path, dump)
     return SavedArtifact(path, sha256_file(path), SKOPS, tuple(sorted(types)))
@@ -56,6 +65,7 @@ def load_artifact(path: Path, *, sha256: str, format: str,
         raise ArtifactIntegrityError(f"{path} does not match the checksum recorded when it was "
                                      "saved", "it was modified: re-run `mlpilot train`")
     if format == SKOPS:
+        sio = _skops()
         try:
             return sio.load(path, trusted=list(trusted_types))
         except sio.exceptions.UntrustedTypesFoundException as exc:
@@ -74,4 +84,4 @@ def load_artifact(path: Path, *, sha256: str, format: str,
 
 def untrusted_types(path: Path) -> list[str]:
     """The non-default types a skops file declares (to show a user before they trust it)."""
-    return list(sio.get_untrusted_types(file=path))
+    return list(_skops().get_untrusted_types(file=path))
