@@ -154,7 +154,7 @@ def _proba(p: Predictions) -> np.ndarray:
     return p.proba
 
 
-_ON_PREDICTIONS: dict[str, _Fn] = {
+ON_PREDICTIONS: dict[str, _Fn] = {
     "rmse": lambda p: float(root_mean_squared_error(p.y_true, p.y_pred)),
     "mae": lambda p: float(mean_absolute_error(p.y_true, p.y_pred)),
     "r2": lambda p: float(r2_score(p.y_true, p.y_pred)),
@@ -170,7 +170,11 @@ _ON_PREDICTIONS: dict[str, _Fn] = {
 }
 
 
+#: The metrics of predicted values; every other one needs labels or probabilities.
+REGRESSION_METRICS = frozenset({"rmse", "mae", "r2"})
+
+
 def score(metric: Metric | str, predictions: Predictions) -> float:
     """The metric of ``predictions`` in its natural sign (RMSE positive)."""
     name = metric if isinstance(metric, str) else metric.name
-    return _ON_PREDICTIONS[name](predictions)
+    return ON_PREDICTIONS[name](predictions)

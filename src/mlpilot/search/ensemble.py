@@ -20,7 +20,7 @@ OOF may also be a 1-D array of positive-class probabilities.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,16 +36,6 @@ from sklearn.ensemble import (
     VotingRegressor,
 )
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    f1_score,
-    log_loss,
-    mean_absolute_error,
-    r2_score,
-    roc_auc_score,
-    root_mean_squared_error,
-)
 from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, get_tags
@@ -53,6 +43,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from mlpilot.evaluate.metrics import METRICS, Metric
+from mlpilot.evaluate.predictions import (
+    ON_PREDICTIONS,
+    REGRESSION_METRICS,
+    Predictions,
+    from_probabilities,
+    score,
+)
 
 TASKS = ("regression", "binary", "multiclass")
 Members = Sequence[tuple[str, BaseEstimator]]
@@ -60,30 +57,6 @@ Members = Sequence[tuple[str, BaseEstimator]]
 # --------------------------------------------------------------------------------------------
 # Scoring predictions (not estimators): the metric of an averaged OOF matrix
 # --------------------------------------------------------------------------------------------
-
-_RegFn = Callable[[np.ndarray, np.ndarray], float]
-#: Regression metrics: f(y_true, y_pred).
-_REGRESSION: dict[str, _RegFn] = {
-    "rmse": root_mean_squared_error,
-    "mae": mean_absolute_error,
-    "r2": r2_score,
-}
-_ClsFn = Callable[[np.ndarray, np.ndarray, int], float]
-#: Classification metrics: f(y_index, proba, n_classes), y coded 0..k-1 in sorted class order.
-#: Label metrics take the argmax of the averaged probabilities (threshold 0.5 when binary).
-_CLASSIFICATION: dict[str, _ClsFn] = {
-    "roc_auc": lambda y, p, k: float(roc_auc_score(y, p[:, 1])),
-    "roc_auc_ovr": lambda y, p, k: float(roc_auc_score(y, p, multi_class="ovr",
-                                                       labels=np.arange(k))),
-    "log_loss": lambda y, p, k: float(log_loss(y, p, labels=np.arange(k))),
-    "accuracy": lambda y, p, k: float(accuracy_score(y, p.argmax(axis=1))),
-    "balanced_accuracy": lambda y, p, k: float(balanced_accuracy_score(y, p.argmax(axis=1))),
-    # pos_label=1 is the second class in sorted order, as predict_proba's second column.
-    "f1": lambda y, p, k: float(f1_score(y, p.argmax(axis=1), pos_label=1)),
-    "f1_macro": lambda y, p, k: float(f1_score(y, p.argmax(axis=1), average="macro")),
-    "f1_micro": lambda y, p, k: float(f1_score(y, p.argmax(axis=1), average="micro")),
-}
-
 
 def _metric(metric: Metric | str) -> Metric:
     return METRICS[metric] if isinstance(metric, str) else metric
@@ -107,12 +80,12 @@ class _PredictionScorer:
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = y_arr[:, 0]
         if task == "regression":
-            if name not in _REGRESSION:
+            if name not in REGRESSION_METRICS:
                 raise ValueError(f"metric {name!r} does not score regression predictions")
             self.y = y_arr.astype(float)
             self.classes = None
             return
-        if name not in _CLASSIFICATION:
+        if name in REGRESSION_METRICS or name not in ON_PREDICTIONS:
             raise ValueError(f"metric {name!r} does not score class probabilities")
         self.classes = np.unique(y_arr) if classes is None else np.asarray(classes)
         index = np.searchsorted(self.classes, y_arr)
@@ -146,9 +119,11 @@ class _PredictionScorer:
         y = self.y if rows is None else self.y[rows]
         p = pred if rows is None else pred[rows]
         if self.task == "regression":
-            return float(_REGRESSION[self.metric.name](y, p))
+            return score(self.metric, Predictions("regression", y, p))
         assert self.classes is not None
-        return _CLASSIFICATION[self.metric.name](y, p, len(self.classes))
+        # Labels by argmax of the (averaged) probabilities: threshold 0.5 when binary.
+        codes = np.arange(len(self.classes))
+        return score(self.metric, from_probabilities(y, p, self.task, codes))
 
     def gain(self, new: float, old: float) -> float:
         """How much better ``new`` is than ``old``, positive when better, whatever the direction."""
