@@ -245,8 +245,10 @@ def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.Data
         return (new - old) / max(abs(old), 1e-12)
 
     base, *alone = judge.scores([[], *([cand] for cand in candidates)])
+    known = {(): base}  # scores by the names of the ratios, so no question is asked twice
     for cand, alone_score in zip(candidates, alone, strict=True):  # each ratio against none
         cand.gain = gain(alone_score, base)
+        known[(cand.name,)] = alone_score
     kept: list[RatioPlan] = []
     rejected: list[RatioPlan] = []
     current = base
@@ -257,7 +259,8 @@ def select_ratios(plan: PreparationPlan, X: pd.DataFrame, y: pd.Series | pd.Data
             cand.reason = f"ratio of counts; rejected (CV change alone {cand.gain:+.1%})"
             rejected.append(cand)
             continue
-        with_it = judge.score([*kept, cand])
+        names = tuple(r.name for r in [*kept, cand])
+        with_it = known[names] if names in known else judge.score([*kept, cand])
         step = gain(with_it, current)
         if step >= MIN_RATIO_GAIN:
             cand.reason = (f"ratio of counts; improves a quick 3-fold CV by {step:.1%} "
