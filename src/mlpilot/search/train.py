@@ -23,8 +23,9 @@ from sklearn.pipeline import Pipeline
 
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates, score_predictions
+from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
+from mlpilot.search.seeds import bag_seeds, oof_fold_scores
 from mlpilot.search.shortlist import (
     CandidateScore,
     Event,
@@ -119,10 +120,7 @@ def choose_ensemble(leaderboard: Leaderboard, X: pd.DataFrame, y: pd.Series | pd
     choice = ensemble_candidates(oof, y, metric, task, classes, seed=seed)
     members = {n: w for n, w in choice.weights.items() if w > 0}
     blended = sum(w * np.asarray(oof[n], dtype=np.float64) for n, w in members.items())
-    cv = make_cv(task, n_splits, seed)
-    y_arr = np.asarray(y)
-    folds = [score_predictions(metric, y_arr[test], blended[test], task, classes)
-             for _, test in cv.split(X, y if task in ("binary", "multiclass") else None)]
+    folds = oof_fold_scores(blended, X, y, task, metric, n_splits, seed)
     score = CandidateScore("ensemble", "ensemble", "done", [float(f) for f in folds],
                            fit_time=sum(r.fit_time or 0.0 for r in finalists if r.name in members),
                            score_time=sum(r.score_time or 0.0 for r in finalists
@@ -223,6 +221,26 @@ def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
                           n_rows=len(X), oof=folds.oof)
 
 
+def _bag_best(results: Sequence[Any], tuned: Sequence[CandidateScore],
+              pipelines: Mapping[str, BaseEstimator], X: pd.DataFrame,
+              y: pd.Series | pd.DataFrame, **options: Any,
+              ) -> tuple[CandidateScore, BaseEstimator] | None:
+    """The best tuned pipeline averaged over seeds, when the studies left time for it."""
+    scored = [t for t in tuned if t.mean is not None and t.oof is not None]
+    if not scored:
+        return None
+    sign = -1.0 if options["metric"].greater_is_better else 1.0
+    best = min(scored, key=lambda t: sign * (t.mean or 0.0))
+    result = next(r for r in results if f"{r.candidate}_tuned" == best.name)
+    table = result.cv_results
+    fit = (table.loc[table["rank"] == 1, "mean_fit_time"].dropna()
+           if "rank" in table and "mean_fit_time" in table else pd.Series(dtype=float))
+    fit_seconds = float(fit.iloc[0]) if len(fit) else best.fit_time
+    if not fit_seconds:
+        return None
+    return bag_seeds(pipelines[best.name], best, fit_seconds, X, y, **options)
+
+
 def tune_and_choose(
     X: pd.DataFrame,
     y: pd.Series | pd.DataFrame,
@@ -283,6 +301,13 @@ def tune_and_choose(
         if on_event is not None:
             on_event("done", score)
     pipelines = {f"{r.candidate}_tuned": r.pipeline() for r in results}
+    bagged = _bag_best(results, tuned, pipelines, X, y, task=task, metric=metric,
+                       n_splits=n_splits, seed=seed, n_jobs=n_jobs, workers=workers,
+                       seconds_left=lambda: study_budget - (time.perf_counter() - started),
+                       on_event=on_event)
+    if bagged is not None:
+        tuned.append(bagged[0])
+        pipelines[bagged[0].name] = bagged[1]
     pipelines.update({f.name: build_pipeline(get_candidate(f.name), preprocessor, task, seed)
                       for f in finalists})
     board = Leaderboard(metric, [*tuned, *finalists], len(X))
