@@ -20,6 +20,8 @@ from mlpilot.atomic import sha256_file, write_with
 from mlpilot.errors import ArtifactIntegrityError, ModelNotFoundError, UnsafeArtifactError
 
 SKOPS = "skops"
+JOBLIB = "joblib"
+SUFFIX = {SKOPS: ".skops", JOBLIB: ".joblib"}
 
 
 def _skops() -> Any:
@@ -29,9 +31,6 @@ def _skops() -> Any:
     import skops.io
 
     return skops.io
-
-JOBLIB = "joblib"
-SUFFIX = {SKOPS: ".skops", JOBLIB: ".joblib"}
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,16 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from mlpilot.evaluate.metrics import Metric
-from mlpilot.search.ensemble import score_predictions, weighted_ensemble
-from mlpilot.search.shortlist import CandidateScore, cross_validate_pipeline, make_cv
+from mlpilot.search.ensemble import weighted_ensemble
+from mlpilot.search.shortlist import (
+    CandidateScore,
+    cross_validate_pipeline,
+    make_cv,
+    oof_fold_scores,
+)
 
 #: At most this many seeds besides the tuned one.
 MAX_EXTRA_SEEDS = 4
-
-
-def oof_fold_scores(oof: np.ndarray, X: pd.DataFrame, y: pd.Series | pd.DataFrame, task: str,
-                    metric: Metric, n_splits: int, seed: int) -> list[float]:
-    """The metric of out-of-fold predictions on each of the search's folds."""
-    classes = np.unique(np.asarray(y)) if task in ("binary", "multiclass") else None
-    cv = make_cv(task, n_splits, seed)
-    y_arr = np.asarray(y)
-    return [float(score_predictions(metric, y_arr[test], oof[test], task, classes))
-            for _, test in cv.split(X, y if task in ("binary", "multiclass") else None)]
 
 
 def seed_parameters(pipeline: BaseEstimator) -> list[str]:
@@ -73,10 +68,8 @@ def bag_seeds(pipeline: BaseEstimator, score: CandidateScore, fit_seconds: float
         folds = cross_validate_pipeline(variant, X, y, task, metric, cv, n_jobs,
                                         want_oof=True)
         one_cv = max(one_cv, time.perf_counter() - started)
-        if folds.oof is None:
-            break
         members[f"seed{k}"] = variant
-        oofs.append(np.asarray(folds.oof, dtype=np.float64))
+        oofs.append(np.asarray(folds.oof, dtype=np.float64))  # not multilabel: always set
     if len(members) == 1:
         return None
     blended = np.mean(oofs, axis=0)

@@ -25,7 +25,7 @@ from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.zoo import Candidate
 from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
-from mlpilot.search.seeds import bag_seeds, oof_fold_scores
+from mlpilot.search.seeds import bag_seeds
 from mlpilot.search.shortlist import (
     CandidateScore,
     Event,
@@ -34,6 +34,7 @@ from mlpilot.search.shortlist import (
     build_pipeline,
     cross_validate_pipeline,
     make_cv,
+    oof_fold_scores,
     shortlist,
 )
 
