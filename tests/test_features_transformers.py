@@ -64,6 +64,8 @@ CHECKED_ESTIMATORS: list[BaseEstimator] = [
     KNNOutOfFoldFeature(n_neighbors=3, cv=3, random_state=0),
     NeighborTarget(n_neighbors=(1, 3)),
     NeighborTarget(n_neighbors=3, weights="uniform"),
+    NeighborTarget(n_neighbors=(2, 3), statistics=("mean", "median", "std"),
+                   target_type="continuous"),
     NeighborMeans(n_neighbors=3),
     RotatedCoordinates(),
 ]
@@ -435,6 +437,26 @@ def test_neighbor_target_drops_self_among_duplicates() -> None:
     feat = NeighborTarget(n_neighbors=4, weights="uniform").fit_transform(X, y)[:, 0]
     expected = (y.sum() - y) / 4
     np.testing.assert_allclose(feat, expected)
+
+
+def test_neighbor_target_median_and_spread() -> None:
+    # the two streets have the same mean price; only the median and the spread tell them apart
+    even = [[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]]
+    mixed = [[9.0, 0.0], [9.0, 1.0], [9.0, 2.0], [9.0, 3.0]]
+    X = np.array(even + mixed)
+    y = np.array([100.0, 100.0, 100.0, 100.0, 10.0, 10.0, 10.0, 370.0])
+    nt = NeighborTarget(n_neighbors=4, weights="uniform", statistics=("mean", "median", "std"))
+    nt.fit(X, y)
+    out = nt.transform(np.array([[0.0, 1.5], [9.0, 1.5]]))
+    assert out[:, 0].tolist() == [100.0, 100.0]  # same mean
+    assert out[:, 1].tolist() == [100.0, 10.0]  # median
+    assert out[0, 2] == 0.0 and out[1, 2] > 150  # spread
+    assert nt.get_feature_names_out(["lat", "lon"]).tolist() == [
+        "neighbors_k4", "neighbors_k4_median", "neighbors_k4_std"]
+    with pytest.raises(ValueError, match="continuous target"):
+        NeighborTarget(statistics=("mean", "std")).fit(X, (y > 50).astype(int))
+    with pytest.raises(ValueError, match="statistics must name"):
+        NeighborTarget(statistics=("mode",)).fit(X, y)
 
 
 def test_neighbor_target_classification_shares() -> None:

@@ -185,7 +185,8 @@ def _default_treatment(col: Any, n_rows: int, heavy: set[str], minimums: dict[st
     if col.name in geo_columns:
         return ColumnPlan(col.name, "geo", "latitude/longitude pair: similarity to k-means "
                                            "cluster centres (the book's ClusterSimilarity), the "
-                                           "nearest training rows' mean target (leave-one-out), "
+                                           "nearest training rows' mean target (leave-one-out; "
+                                           "for a quantity also its median and spread), "
                                            "the neighbourhood's mean of every value column and, "
                                            "for trees, rotated axes")
     numeric_dtype = col.dtype.lower().startswith(("int", "uint", "float", "bool"))
@@ -359,10 +360,12 @@ def _blocks(plan: PreparationPlan, variant: str) -> list[Block]:
                                         "random_state=SEED)"], list(pair)))
         kind = NEIGHBOR_TARGET_TYPES.get(plan.task)
         if kind is not None:
+            # a continuous target's neighbours also give their median and spread
+            spread = ', statistics=("mean", "median", "std")' if kind == "continuous" else ""
             blocks.append((f"neighbors{suffix}", [
                 'SimpleImputer(strategy="median")',
-                f"NeighborTarget(n_neighbors=(5, 15, 50), target_type={kind!r})", *scale],
-                list(pair)))
+                f"NeighborTarget(n_neighbors=(5, 15, 50), target_type={kind!r}{spread})",
+                *scale], list(pair)))
             if plan.geo_value is not None:
                 blocks.append((f"neighbors_alike{suffix}", [
                     'SimpleImputer(strategy="median")',
