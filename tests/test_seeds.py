@@ -1,4 +1,5 @@
-"""Seed bagging: leftover tuning time averages the best tuned model over random seeds."""
+"""Seed averaging: the final refit averages a seed-sensitive model over the seeds the time
+left pays for, when the metric is convex in the predictions."""
 
 from __future__ import annotations
 
@@ -6,55 +7,84 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_friedman1
+from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlpilot.evaluate.metrics import get_metric
 from mlpilot.models.boosting import build_lightgbm
 from mlpilot.search.ensemble import WeightedEnsembleRegressor
-from mlpilot.search.seeds import bag_seeds, seed_parameters
-from mlpilot.search.shortlist import CandidateScore, cross_validate_pipeline, make_cv
+from mlpilot.search.seeds import affordable_seeds, seed_parameters, with_seed_copies
 
 RMSE = get_metric("rmse")
 
 
 @pytest.fixture(scope="module")
-def tuned() -> tuple[pd.DataFrame, pd.Series, Pipeline, CandidateScore]:
-    X, y = make_friedman1(n_samples=600, noise=1.0, random_state=0)
+def data() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:
+    X, y = make_friedman1(n_samples=900, noise=1.0, random_state=0)
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(10)])
     y = pd.Series(y)
-    model = build_lightgbm("regression", 0).set_params(
-        n_estimators=60, subsample=0.7, subsample_freq=1, colsample_bytree=0.5)
-    pipeline = Pipeline([("preprocess", StandardScaler().set_output(transform="pandas")),
-                         ("model", model)])
-    folds = cross_validate_pipeline(pipeline, X, y, "regression", RMSE,
-                                    make_cv("regression", 3, 0), 1, want_oof=True)
-    score = CandidateScore("lightgbm_tuned", "boosting", "done", folds.scores,
-                           fit_time=float(np.mean(folds.fit_times)), oof=folds.oof)
-    return X, y, pipeline, score
+    return X.iloc[:600], y.iloc[:600], X.iloc[600:], y.iloc[600:]
 
 
-def _bag(tuned, seconds: float):  # type: ignore[no-untyped-def]
-    X, y, pipeline, score = tuned
-    return bag_seeds(pipeline, score, score.fit_time, X, y, task="regression", metric=RMSE,
-                     n_splits=3, seed=0, n_jobs=1, workers=1, seconds_left=lambda: seconds)
+def _pipeline(model) -> Pipeline:  # type: ignore[no-untyped-def]
+    return Pipeline([("preprocess", StandardScaler().set_output(transform="pandas")),
+                     ("model", model)])
 
 
-def test_time_left_buys_seeds_and_their_average_is_kept_when_better(tuned) -> None:  # type: ignore[no-untyped-def]
-    X, y, pipeline, score = tuned
+def _lightgbm() -> Pipeline:
+    return _pipeline(build_lightgbm("regression", 0).set_params(
+        n_estimators=60, subsample=0.7, subsample_freq=1, colsample_bytree=0.5))
+
+
+def _copies(pipelines, seconds: float, metric=RMSE):  # type: ignore[no-untyped-def]
+    return with_seed_copies(pipelines, dict.fromkeys(pipelines, 1.0), sensitive={"lightgbm"},
+                            task="regression", metric=metric, seconds_left=seconds, workers=2)
+
+
+def test_time_left_buys_seeds_and_the_average_beats_the_seeds_average(data) -> None:  # type: ignore[no-untyped-def]
+    X, y, X_new, y_new = data
+    pipeline = _lightgbm()
     assert seed_parameters(pipeline) == ["model__random_state"]
-    bagged = _bag(tuned, seconds=1e9)
-    assert bagged is not None
-    result, model = bagged
-    assert result.name == "lightgbm_tuned_5seeds"
-    assert result.mean < score.mean  # a lower RMSE than the single seed's
+    members, n_seeds = _copies({"lightgbm": pipeline, "ridge": _pipeline(Ridge())}, 1e9)
+    assert n_seeds == 5
+    assert members["ridge"].get_params()["model"].__class__ is Ridge  # not seed-sensitive
+    model = members["lightgbm"]
     assert isinstance(model, WeightedEnsembleRegressor)
     seeds = [m.get_params()["model__random_state"] for _, m in model.estimators]
     assert seeds == [0, 1, 2, 3, 4]
     model.fit(X, y)
-    single = pipeline.fit(X, y).predict(X.head(5))
-    assert not np.allclose(model.predict(X.head(5)), single)  # the seeds differ
+    singles = [est.predict(X_new) for est in model.estimators_]
+    assert not np.allclose(singles[0], singles[1])  # the seeds differ
+    # squared error is convex: the average is better than the seeds are on average,
+    # on rows none of them saw, with no cross-validation needed to know it
+    error = float(np.sqrt(np.mean((model.predict(X_new) - y_new) ** 2)))
+    mean_single = float(np.sqrt(np.mean([np.mean((p - y_new) ** 2) for p in singles])))
+    assert error < mean_single
 
 
-def test_no_time_left_no_seeds(tuned) -> None:  # type: ignore[no-untyped-def]
-    assert _bag(tuned, seconds=0.0) is None
+def test_no_time_left_non_convex_metric_or_no_seed_no_copies(data) -> None:  # type: ignore[no-untyped-def]
+    pipeline = _lightgbm()
+    assert _copies({"lightgbm": pipeline}, 0.0) == ({"lightgbm": pipeline}, 1)
+    accuracy = get_metric("accuracy")
+    assert _copies({"lightgbm": pipeline}, 1e9, metric=accuracy)[1] == 1
+    linear = _pipeline(LinearRegression())
+    assert with_seed_copies({"linear": linear}, {"linear": 1.0}, sensitive={"linear"},
+                            task="regression", metric=RMSE, seconds_left=1e9,
+                            workers=2) == ({"linear": linear}, 1)  # no seed to vary
+
+
+def test_seeds_are_counted_in_rounds_of_workers() -> None:
+    # one copy refits in 2 s, two run at a time: 5 s pays for 2 rounds, i.e. 4 seeds
+    assert affordable_seeds(2.0, 0.0, 5.0, workers=2) == 4
+    assert affordable_seeds(2.0, 0.0, 5.0, workers=1) == 2
+    assert affordable_seeds(2.0, 4.0, 5.0, workers=2) == 1  # the other members first
+    assert affordable_seeds(0.0, 0.0, 100.0, workers=2) == 1  # unknown cost: no copies
+
+
+def test_members_refitted_in_parallel_predict_the_same(data) -> None:  # type: ignore[no-untyped-def]
+    X, y, X_new, _ = data
+    members = [("a", _lightgbm()), ("b", _pipeline(Ridge()))]
+    serial = WeightedEnsembleRegressor(members).fit(X, y).predict(X_new)
+    parallel = WeightedEnsembleRegressor(members, n_jobs=2).fit(X, y).predict(X_new)
+    np.testing.assert_allclose(parallel, serial)

@@ -86,11 +86,11 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("lightgbm", "boosting", 22, build_lightgbm, prep="tree", requires="lightgbm",
               space={**_SHARED, "num_leaves": Int(8, 256, log=True),
                      "min_child_samples": Int(5, 100, log=True)},
-              portfolio=(SLOW_AND_WIDE,),
+              portfolio=(SLOW_AND_WIDE,), seed_varies=True,
               key_param="learning_rate", summary="LightGBM gradient boosting"),
     Candidate("xgboost", "boosting", 24, build_xgboost, prep="tree", requires="xgboost",
               space={**_SHARED, "max_depth": Int(3, 10),
                      "min_child_weight": Float(1.0, 20.0, log=True)},
-              portfolio=(SLOW_AND_WIDE,),
+              portfolio=(SLOW_AND_WIDE,), seed_varies=True,
               key_param="learning_rate", summary="XGBoost gradient boosting"),
 )

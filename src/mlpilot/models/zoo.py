@@ -65,6 +65,9 @@ class Candidate:
     #: Cost rank on tables of at most SMALL_TABLE_ROWS rows, when it differs from ``cost``:
     #: a kernel SVM is among the slowest on housing and among the quickest on wine.
     small_cost: int | None = None
+    #: Whether the fitted model changes with its seed (row/column sampling, random initial
+    #: weights): the final refit may then average a few seeds (``search/seeds.py``).
+    seed_varies: bool = False
 
     def rank(self, n_rows: int) -> int:
         """Where the candidate runs in a shortlist of a table with ``n_rows`` rows."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import (
@@ -341,14 +342,16 @@ def oof_predict(estimator: BaseEstimator, X: Any, y: Any, task: str, cv: Any,
 class WeightedEnsemble(BaseEstimator):
     """Shared part of the weighted-average ensembles; use a Regressor or Classifier flavour.
 
-    ``estimators`` are ``(name, estimator)`` pairs, cloned and refitted on ``fit``; ``weights``
-    (default: equal) are normalized. ``X`` goes to the members untouched, so pipelines that
-    select pandas columns keep working.
+    ``estimators`` are ``(name, estimator)`` pairs, cloned and refitted on ``fit``, ``n_jobs``
+    at a time (joblib); ``weights`` (default: equal) are normalized. ``X`` goes to the members
+    untouched, so pipelines that select pandas columns keep working.
     """
 
-    def __init__(self, estimators: Members, weights: Sequence[float] | None = None) -> None:
+    def __init__(self, estimators: Members, weights: Sequence[float] | None = None,
+                 n_jobs: int | None = None) -> None:
         self.estimators = estimators
         self.weights = weights
+        self.n_jobs = n_jobs
 
     def _validated_weights(self) -> np.ndarray:
         if not self.estimators:
@@ -368,7 +371,11 @@ class WeightedEnsemble(BaseEstimator):
     def _fit_members(self, X: Any, y: Any) -> None:
         self.weights_ = self._validated_weights()
         validate_data(self, X, skip_check_array=True)  # n_features_in_, feature_names_in_
-        self.estimators_ = [clone(est).fit(X, y) for _, est in self.estimators]
+        if self.n_jobs in (None, 1) or len(self.estimators) == 1:
+            self.estimators_ = [clone(est).fit(X, y) for _, est in self.estimators]
+        else:
+            self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_member)(clone(est), X, y) for _, est in self.estimators)
         self.named_estimators_ = Bunch(**{
             name: est for (name, _), est in zip(self.estimators, self.estimators_, strict=True)})
 
@@ -394,6 +401,10 @@ class WeightedEnsemble(BaseEstimator):
             tags.input_tags.categorical = all(t.input_tags.categorical for t in members)
             tags.input_tags.string = all(t.input_tags.string for t in members)
         return tags
+
+
+def _fit_member(estimator: BaseEstimator, X: Any, y: Any) -> BaseEstimator:
+    return estimator.fit(X, y)
 
 
 class WeightedEnsembleRegressor(RegressorMixin, WeightedEnsemble):

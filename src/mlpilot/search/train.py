@@ -25,7 +25,7 @@ from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.zoo import Candidate
 from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
-from mlpilot.search.seeds import bag_seeds
+from mlpilot.search.seeds import with_seed_copies
 from mlpilot.search.shortlist import (
     CandidateScore,
     Event,
@@ -91,21 +91,49 @@ def train_final(
     pipelines = {r.name: build_pipeline(by_name[r.name], preprocessor, task, seed)
                  for r in leaderboard.finalists()}
     choice = None
-    chosen, model = best, pipelines[best.name]  # the best is ranked on the last rung
+    chosen, weights = best, {best.name: 1.0}  # the best is ranked on the last rung
     if ensemble and task != "multilabel":
         choice, scored = choose_ensemble(leaderboard, X, y, task, metric, n_splits, seed)
         if choice is not None and choice.kept and scored is not None:
-            chosen = scored
-            model = build_weighted_ensemble(pipelines, choice.weights, task)
+            chosen, weights = scored, choice.weights
             leaderboard.rows.append(scored)
             if on_event is not None:
                 on_event("done", scored)
     if on_event is not None:
         on_event("refit", chosen)
+    model = final_model(pipelines, weights, {r.name: r for r in leaderboard.finalists()},
+                        sensitive={c.name for c in candidates if c.seed_varies}, task=task,
+                        metric=metric, n_splits=n_splits, n_jobs=n_jobs,
+                        seconds_left=budget - (time.perf_counter() - started))
     model.fit(X, y)
     importances = feature_importances(model, X, y, metric, seed)
     return TrainOutcome(leaderboard, model, chosen, choice, importances,
                         time.perf_counter() - started)
+
+
+def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, float],
+                scores: Mapping[str, CandidateScore], *, sensitive: set[str], task: str,
+                metric: Metric, n_splits: int, n_jobs: int,
+                seconds_left: float) -> BaseEstimator:
+    """The unfitted final model: the chosen pipeline, or the weighted ensemble, with each
+    seed-sensitive member averaged over as many seeds as the time left pays for."""
+    members = {name: pipelines[name] for name, w in weights.items() if w > 0}
+    refit = {name: _refit_seconds(scores.get(name), n_splits) for name in members}
+    workers = max(1, effective_n_jobs(n_jobs))
+    # the importances after the refit predict a few thousand rows several times
+    members, _ = with_seed_copies(members, refit, sensitive=sensitive, task=task,
+                                  metric=metric, seconds_left=0.8 * seconds_left,
+                                  workers=workers)
+    if len(members) == 1:
+        return next(iter(members.values()))
+    return build_weighted_ensemble(members, {n: weights[n] for n in members}, task)
+
+
+def _refit_seconds(score: CandidateScore | None, n_splits: int) -> float:
+    """A fold's fit time scaled to all rows (a fold trains on (k-1)/k of them)."""
+    if score is None or not score.fit_time:
+        return 0.0
+    return float(score.fit_time) * n_splits / max(n_splits - 1, 1)
 
 
 def choose_ensemble(leaderboard: Leaderboard, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
@@ -208,7 +236,8 @@ def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
     name, family = f"{result.candidate}_tuned", untuned.family if untuned else "tuned"
     if result.oof is not None and result.oof_fold_scores is not None:
         return CandidateScore(name, family, "done", list(result.oof_fold_scores),
-                              n_rows=len(X), oof=result.oof)
+                              fit_time=_best_trial_fit_seconds(result), n_rows=len(X),
+                              oof=result.oof)
     if (untuned is not None and untuned.oof is not None and result.default_score is not None
             and result.best_score == result.default_score):
         return CandidateScore(name, family, "done", list(untuned.fold_scores),
@@ -222,24 +251,13 @@ def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
                           n_rows=len(X), oof=folds.oof)
 
 
-def _bag_best(results: Sequence[Any], tuned: Sequence[CandidateScore],
-              pipelines: Mapping[str, BaseEstimator], X: pd.DataFrame,
-              y: pd.Series | pd.DataFrame, **options: Any,
-              ) -> tuple[CandidateScore, BaseEstimator] | None:
-    """The best tuned pipeline averaged over seeds, when the studies left time for it."""
-    scored = [t for t in tuned if t.mean is not None and t.oof is not None]
-    if not scored:
-        return None
-    sign = -1.0 if options["metric"].greater_is_better else 1.0
-    best = min(scored, key=lambda t: sign * (t.mean or 0.0))
-    result = next(r for r in results if f"{r.candidate}_tuned" == best.name)
+def _best_trial_fit_seconds(result: Any) -> float | None:
+    """The best trial's mean fit time per fold, from the search's table."""
     table = result.cv_results
-    fit = (table.loc[table["rank"] == 1, "mean_fit_time"].dropna()
-           if "rank" in table and "mean_fit_time" in table else pd.Series(dtype=float))
-    fit_seconds = float(fit.iloc[0]) if len(fit) else best.fit_time
-    if not fit_seconds:
+    if "rank" not in table or "mean_fit_time" not in table:
         return None
-    return bag_seeds(pipelines[best.name], best, fit_seconds, X, y, **options)
+    fit = table.loc[table["rank"] == 1, "mean_fit_time"].dropna()
+    return float(fit.iloc[0]) if len(fit) else None
 
 
 def tune_and_choose(
@@ -302,13 +320,6 @@ def tune_and_choose(
         if on_event is not None:
             on_event("done", score)
     pipelines = {f"{r.candidate}_tuned": r.pipeline() for r in results}
-    bagged = _bag_best(results, tuned, pipelines, X, y, task=task, metric=metric,
-                       n_splits=n_splits, seed=seed, n_jobs=n_jobs, workers=workers,
-                       seconds_left=lambda: study_budget - (time.perf_counter() - started),
-                       on_event=on_event)
-    if bagged is not None:
-        tuned.append(bagged[0])
-        pipelines[bagged[0].name] = bagged[1]
     pipelines.update({f.name: build_pipeline(get_candidate(f.name), preprocessor, task, seed)
                       for f in finalists})
     board = Leaderboard(metric, [*tuned, *finalists], len(X))
@@ -321,9 +332,13 @@ def tune_and_choose(
     if improved:
         if on_event is not None:
             on_event("refit", chosen)
-        model = (build_weighted_ensemble(pipelines, choice.weights, task)
-                 if chosen.name == "ensemble" and choice is not None
-                 else pipelines[chosen.name])
+        weights = (choice.weights if chosen.name == "ensemble" and choice is not None
+                   else {chosen.name: 1.0})
+        sensitive = {name for name in pipelines
+                     if get_candidate(name.removesuffix("_tuned")).seed_varies}
+        model = final_model(pipelines, weights, {s.name: s for s in board.rows},
+                            sensitive=sensitive, task=task, metric=metric, n_splits=n_splits,
+                            n_jobs=n_jobs, seconds_left=budget - (time.perf_counter() - started))
         model.fit(X, y)
     return TuneReport(results, tuned, choice, chosen, improved, model,
                       seconds=time.perf_counter() - started)
