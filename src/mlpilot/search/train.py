@@ -104,7 +104,8 @@ def train_final(
     model = final_model(pipelines, weights, {r.name: r for r in leaderboard.finalists()},
                         sensitive={c.name for c in candidates if c.seed_varies}, task=task,
                         metric=metric, n_splits=n_splits, n_jobs=n_jobs,
-                        seconds_left=budget - (time.perf_counter() - started))
+                        seconds_left=budget - (time.perf_counter() - started),
+                        margin=0.8)  # the importances then predict a few thousand rows
     model.fit(X, y)
     importances = feature_importances(model, X, y, metric, seed)
     return TrainOutcome(leaderboard, model, chosen, choice, importances,
@@ -113,16 +114,16 @@ def train_final(
 
 def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, float],
                 scores: Mapping[str, CandidateScore], *, sensitive: set[str], task: str,
-                metric: Metric, n_splits: int, n_jobs: int,
-                seconds_left: float) -> BaseEstimator:
+                metric: Metric, n_splits: int, n_jobs: int, seconds_left: float,
+                margin: float = 1.0) -> BaseEstimator:
     """The unfitted final model: the chosen pipeline, or the weighted ensemble, with each
-    seed-sensitive member averaged over as many seeds as the time left pays for."""
+    seed-sensitive member averaged over as many seeds as ``margin`` × the time left pays
+    for (``margin`` < 1 keeps time for the work after the refit)."""
     members = {name: pipelines[name] for name, w in weights.items() if w > 0}
     refit = {name: _refit_seconds(scores.get(name), n_splits) for name in members}
     workers = max(1, effective_n_jobs(n_jobs))
-    # the importances after the refit predict a few thousand rows several times
     members, _ = with_seed_copies(members, refit, sensitive=sensitive, task=task,
-                                  metric=metric, seconds_left=0.8 * seconds_left,
+                                  metric=metric, seconds_left=margin * seconds_left,
                                   workers=workers)
     if len(members) == 1:
         return next(iter(members.values()))
