@@ -88,3 +88,22 @@ def test_members_refitted_in_parallel_predict_the_same(data) -> None:  # type: i
     serial = WeightedEnsembleRegressor(members).fit(X, y).predict(X_new)
     parallel = WeightedEnsembleRegressor(members, n_jobs=2).fit(X, y).predict(X_new)
     np.testing.assert_allclose(parallel, serial)
+
+
+def test_a_seed_average_is_still_one_model_of_its_family(data) -> None:  # type: ignore[no-untyped-def]
+    """The report and the validation curve look through the seeds to the pipeline."""
+    from mlpilot.models.unwrap import ensemble_weights, family_pipeline
+    from mlpilot.search.ensemble import weighted_ensemble
+
+    X, y, _, _ = data
+    members, _ = _copies({"lightgbm": _lightgbm()}, 1e9)
+    seeds = members["lightgbm"].fit(X, y)
+    assert ensemble_weights(seeds) == {}
+    family, pipeline = family_pipeline(seeds, "lightgbm_tuned")
+    assert family is not None and family.name == "lightgbm"
+    assert pipeline.get_params()["model__random_state"] == 0
+    mixed = weighted_ensemble({"lightgbm": seeds, "ridge": _pipeline(Ridge())},
+                              {"lightgbm": 0.7, "ridge": 0.3}, "regression")
+    assert ensemble_weights(mixed) == {"lightgbm": 0.7, "ridge": 0.3}
+    family, pipeline = family_pipeline(mixed, "ensemble")
+    assert family is not None and family.name == "lightgbm" and isinstance(pipeline, Pipeline)

@@ -6,6 +6,7 @@ scikit-learn's ``FixedThresholdClassifier``; the report and the curves need the 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlpilot.models.zoo import Candidate, all_candidates
@@ -25,9 +26,22 @@ def unwrap_threshold(model: Any) -> Any:
     return inner
 
 
+def unwrap_seeds(model: Any) -> Any:
+    """The first seed of a seed average (``search/seeds.py``: members named ``seed<k>``, one
+    pipeline under several seeds), else the model itself."""
+    members = getattr(model, "estimators", None)
+    if (isinstance(members, list | tuple) and members
+            and all(isinstance(m, tuple) and re.fullmatch(r"seed\d+", str(m[0]))
+                    for m in members)):
+        fitted = getattr(model, "estimators_", None)
+        return fitted[0] if fitted else members[0][1]
+    return model
+
+
 def ensemble_weights(model: Any) -> dict[str, float]:
-    """Member name → weight of a weighted ensemble; {} for a single model."""
-    inner = unwrap_threshold(model)
+    """Member name → weight of a weighted ensemble; {} for a single model (a seed average
+    of one pipeline counts as one model)."""
+    inner = unwrap_seeds(unwrap_threshold(model))
     members = getattr(inner, "estimators", None)
     if not members:
         return {}
@@ -44,12 +58,12 @@ def family_pipeline(model: Any, name: str) -> tuple[Candidate | None, Any]:
     Names are the zoo's (``lightgbm``), maybe tuned (``lightgbm_tuned``) or thresholded
     (``lightgbm@p0.9``).
     """
-    inner = unwrap_threshold(model)
+    inner = unwrap_seeds(unwrap_threshold(model))
     weights = ensemble_weights(inner)
     pipeline = inner
     if weights:
         name = max(weights, key=lambda n: weights[n])
-        pipeline = dict(inner.estimators)[name]
+        pipeline = unwrap_seeds(dict(inner.estimators)[name])
     base = name.split("@")[0].removesuffix("_tuned")
     candidate = next((c for c in all_candidates() if c.name == base), None)
     return candidate, pipeline
