@@ -94,11 +94,14 @@ def test_a_seed_average_is_still_one_model_of_its_family(data) -> None:  # type:
     """The report and the validation curve look through the seeds to the pipeline."""
     from mlpilot.models.unwrap import ensemble_weights, family_pipeline
     from mlpilot.search.ensemble import weighted_ensemble
+    from mlpilot.search.train import impurity_importances
 
     X, y, _, _ = data
     members, _ = _copies({"lightgbm": _lightgbm()}, 1e9)
     seeds = members["lightgbm"].fit(X, y)
     assert ensemble_weights(seeds) == {}
+    importances = impurity_importances(seeds)  # the mean over the seeds
+    assert importances is not None and len(importances) == X.shape[1]
     family, pipeline = family_pipeline(seeds, "lightgbm_tuned")
     assert family is not None and family.name == "lightgbm"
     assert pipeline.get_params()["model__random_state"] == 0

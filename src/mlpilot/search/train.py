@@ -22,6 +22,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from mlpilot.evaluate.metrics import Metric
+from mlpilot.models.unwrap import unwrap_seeds
 from mlpilot.models.zoo import Candidate
 from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
@@ -187,7 +188,13 @@ def feature_importances(model: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd
 
 
 def impurity_importances(model: BaseEstimator) -> pd.Series | None:
-    """``feature_importances_`` of a tree model, named by the prepared features."""
+    """``feature_importances_`` of a tree model, named by the prepared features (a seed
+    average's: the mean over its seeds)."""
+    if unwrap_seeds(model) is not model:
+        parts = [impurity_importances(seed) for seed in getattr(model, "estimators_", [])]
+        if not parts or any(p is None for p in parts):
+            return None
+        return (sum(parts) / len(parts)).sort_values(ascending=False)  # type: ignore[operator]
     if not isinstance(model, Pipeline):
         return None
     estimator: Any = model.named_steps.get("model")
