@@ -92,7 +92,7 @@ def test_members_refitted_in_parallel_predict_the_same(data) -> None:  # type: i
 
 def test_a_seed_average_is_still_one_model_of_its_family(data) -> None:  # type: ignore[no-untyped-def]
     """The report and the validation curve look through the seeds to the pipeline."""
-    from mlpilot.models.unwrap import ensemble_weights, family_pipeline
+    from mlpilot.models.unwrap import ensemble_weights, family_pipeline, seed_count
     from mlpilot.search.ensemble import weighted_ensemble
     from mlpilot.search.train import impurity_importances
 
@@ -100,6 +100,7 @@ def test_a_seed_average_is_still_one_model_of_its_family(data) -> None:  # type:
     members, _ = _copies({"lightgbm": _lightgbm()}, 1e9)
     seeds = members["lightgbm"].fit(X, y)
     assert ensemble_weights(seeds) == {}
+    assert seed_count(seeds) == 5 and seed_count(_lightgbm()) == 1  # the report says so
     importances = impurity_importances(seeds)  # the mean over the seeds
     assert importances is not None and len(importances) == X.shape[1]
     family, pipeline = family_pipeline(seeds, "lightgbm_tuned")

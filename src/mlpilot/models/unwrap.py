@@ -38,6 +38,12 @@ def unwrap_seeds(model: Any) -> Any:
     return model
 
 
+def seed_count(model: Any) -> int:
+    """How many seeds the model averages (1 unless it is a seed average)."""
+    inner = unwrap_threshold(model)
+    return len(inner.estimators) if unwrap_seeds(inner) is not inner else 1
+
+
 def ensemble_weights(model: Any) -> dict[str, float]:
     """Member name → weight of a weighted ensemble; {} for a single model (a seed average
     of one pipeline counts as one model)."""

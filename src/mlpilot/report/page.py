@@ -327,8 +327,13 @@ def _board(d: ReportData) -> tuple[list[str], list[list[str]]]:
 def _model_text(d: ReportData) -> str:
     m = d.metric
     kind = "a weighted ensemble" if d.ensemble else "a single model"
+    seeds = d.model.get("seeds", 1)
+    refit = (f"refitted on all {d.split['n_train']:,} training rows under {seeds} random seeds "
+             "and averaged (never worse than one seed for this metric; the cross-validation "
+             "below is one seed's)" if seeds > 1
+             else f"refitted on all {d.split['n_train']:,} training rows")
     return (f"Model #{d.model['id']}, {d.model['name']}, is {kind} behind mlpilot's automatic "
-            f"preprocessing (prepare.py), refitted on all {d.split['n_train']:,} training rows. "
+            f"preprocessing (prepare.py), {refit}. "
             f"Cross-validation ({d.model['folds']}-fold): {m.format(d.model['cv_mean'])} ± "
             f"{m.format(d.model['cv_std'])}.")
 
