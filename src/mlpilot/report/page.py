@@ -329,8 +329,8 @@ def _model_text(d: ReportData) -> str:
     kind = "a weighted ensemble" if d.ensemble else "a single model"
     seeds = d.model.get("seeds", 1)
     refit = (f"refitted on all {d.split['n_train']:,} training rows under {seeds} random seeds "
-             "and averaged (never worse than one seed for this metric; the cross-validation "
-             "below is one seed's)" if seeds > 1
+             "and averaged (at least as good as the seeds on average for this metric; the "
+             "cross-validation below is one seed's)" if seeds > 1
              else f"refitted on all {d.split['n_train']:,} training rows")
     return (f"Model #{d.model['id']}, {d.model['name']}, is {kind} behind mlpilot's automatic "
             f"preprocessing (prepare.py), {refit}. "
