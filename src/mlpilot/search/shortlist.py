@@ -34,7 +34,6 @@ from sklearn.pipeline import Pipeline
 from mlpilot.errors import TrainingError
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.ensemble import score_predictions
 
 #: Rows of the smallest halving rung (below 3x this, every candidate sees all rows at once).
 MIN_RUNG_ROWS = 1_500
@@ -355,17 +354,6 @@ def assemble_oof(predictions: Sequence[tuple[np.ndarray, np.ndarray | None]],
     for test, predicted in predictions:
         out[test] = predicted
     return out
-
-
-def oof_fold_scores(oof: np.ndarray, X: pd.DataFrame, y: pd.Series | pd.DataFrame, task: str,
-                    metric: Metric, n_splits: int, seed: int) -> list[float]:
-    """The metric of out-of-fold predictions (a blend, a seed average) on each of the
-    search's folds, so they stand on the leaderboard beside cross-validated candidates."""
-    classified = task in ("binary", "multiclass")
-    classes = np.unique(np.asarray(y)) if classified else None
-    y_arr = np.asarray(y)
-    return [float(score_predictions(metric, y_arr[test], oof[test], task, classes))
-            for _, test in make_cv(task, n_splits, seed).split(X, y if classified else None)]
 
 
 def fold_predictions(pipeline: BaseEstimator, X: Any) -> np.ndarray | None:

@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.unwrap import unwrap_seeds
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates
+from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates, score_predictions
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
 from mlpilot.search.seeds import with_seed_copies
 from mlpilot.search.shortlist import (
@@ -35,7 +35,6 @@ from mlpilot.search.shortlist import (
     build_pipeline,
     cross_validate_pipeline,
     make_cv,
-    oof_fold_scores,
     shortlist,
 )
 
@@ -151,13 +150,24 @@ def choose_ensemble(leaderboard: Leaderboard, X: pd.DataFrame, y: pd.Series | pd
     choice = ensemble_candidates(oof, y, metric, task, classes, seed=seed)
     members = {n: w for n, w in choice.weights.items() if w > 0}
     blended = sum(w * np.asarray(oof[n], dtype=np.float64) for n, w in members.items())
-    folds = oof_fold_scores(blended, X, y, task, metric, n_splits, seed)
+    folds = _oof_fold_scores(blended, X, y, task, metric, n_splits, seed)
     score = CandidateScore("ensemble", "ensemble", "done", [float(f) for f in folds],
                            fit_time=sum(r.fit_time or 0.0 for r in finalists if r.name in members),
                            score_time=sum(r.score_time or 0.0 for r in finalists
                                           if r.name in members),
                            n_rows=leaderboard.n_rows, oof=blended)
     return choice, score
+
+
+def _oof_fold_scores(oof: np.ndarray, X: pd.DataFrame, y: pd.Series | pd.DataFrame, task: str,
+                     metric: Metric, n_splits: int, seed: int) -> list[float]:
+    """The metric of out-of-fold predictions (a blend) on each of the search's folds, so
+    they stand on the leaderboard beside cross-validated candidates."""
+    classified = task in ("binary", "multiclass")
+    classes = np.unique(np.asarray(y)) if classified else None
+    y_arr = np.asarray(y)
+    return [float(score_predictions(metric, y_arr[test], oof[test], task, classes))
+            for _, test in make_cv(task, n_splits, seed).split(X, y if classified else None)]
 
 
 def feature_importances(model: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
