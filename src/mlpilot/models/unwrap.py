@@ -26,12 +26,21 @@ def unwrap_threshold(model: Any) -> Any:
     return inner
 
 
+_SEED_MEMBER = re.compile(r"seed\d+")
+
+
+def seed_member_name(seed: int) -> str:
+    """The name of a seed average's member (``search/seeds.py``), as :func:`unwrap_seeds`
+    recognizes it."""
+    return f"seed{seed}"
+
+
 def unwrap_seeds(model: Any) -> Any:
-    """The first seed of a seed average (``search/seeds.py``: members named ``seed<k>``, one
-    pipeline under several seeds), else the model itself."""
+    """The first seed of a seed average (one pipeline under several seeds, members named by
+    :func:`seed_member_name`), else the model itself."""
     members = getattr(model, "estimators", None)
     if (isinstance(members, list | tuple) and members
-            and all(isinstance(m, tuple) and re.fullmatch(r"seed\d+", str(m[0]))
+            and all(isinstance(m, tuple) and _SEED_MEMBER.fullmatch(str(m[0]))
                     for m in members)):
         fitted = getattr(model, "estimators_", None)
         return fitted[0] if fitted else members[0][1]

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from sklearn.base import BaseEstimator, clone
 
 from mlpilot.evaluate.metrics import Metric
+from mlpilot.models.unwrap import seed_member_name
 from mlpilot.search.ensemble import weighted_ensemble
 
 #: At most this many seeds per pipeline (the gain flattens after four or five).
@@ -46,7 +47,8 @@ def seed_copies(pipeline: BaseEstimator, n_seeds: int, task: str,
         return pipeline
     start = pipeline.get_params()[keys[0]]
     start = start if isinstance(start, int) else 0
-    members = {f"seed{start + k}": clone(pipeline).set_params(**dict.fromkeys(keys, start + k))
+    members = {seed_member_name(start + k):
+               clone(pipeline).set_params(**dict.fromkeys(keys, start + k))
                for k in range(n_seeds)}
     ensemble = weighted_ensemble(members, dict.fromkeys(members, 1.0 / n_seeds), task)
     return ensemble.set_params(n_jobs=n_jobs)
