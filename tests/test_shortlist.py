@@ -14,7 +14,11 @@ from sklearn.preprocessing import StandardScaler
 from mlpilot.evaluate.metrics import get_metric
 from mlpilot.models.zoo import Candidate, get_candidate
 from mlpilot.search.shortlist import (
+    MAX_FINALISTS,
+    MAX_PER_FAMILY,
+    MIN_SURVIVORS,
     CandidateScore,
+    _expected_seconds,
     build_pipeline,
     halving_rungs,
     make_cv,
@@ -65,9 +69,13 @@ def test_halving_drops_losers_and_keeps_the_best(friedman) -> None:  # type: ign
     board = _run(X, y)
     rungs = sorted({r.n_rows for r in board.rows})
     assert rungs == [267, 800, 2400]
+    promoted = [r.name for r in board.rows if r.n_rows == 800]
+    assert len(promoted) == MIN_SURVIVORS  # the best third, at least four
     on_all = [r.name for r in board.rows if r.n_rows == 2400]
-    assert 4 <= len(on_all) < len(NAMES)
     assert "dummy" not in on_all  # the baseline never reaches the last rung
+    # the time the survivors leave goes to the others, up to the finalists ensembles want
+    assert set(promoted) < set(on_all) and len(on_all) == min(MAX_FINALISTS, len(NAMES) - 1)
+    assert all(r.oof is not None for r in board.rows if r.n_rows == 2400)
     # ranked: those that reached all rows first
     ranked = board.ranked()
     assert [r.n_rows for r in ranked] == sorted((r.n_rows for r in ranked), reverse=True)
@@ -107,7 +115,8 @@ def test_a_kernel_svm_runs_early_on_a_small_table(friedman) -> None:  # type: ig
         return started
 
     assert order(300) == ["linear", "svm_rbf", "random_forest"]
-    assert order(2400) == ["linear", "random_forest", "svm_rbf"]
+    # larger, the SVM still goes first: it trains on at most 10,000 rows, a forest on all
+    assert order(2400) == ["linear", "svm_rbf", "random_forest"]
 
 
 class _Slow(BaseEstimator, RegressorMixin):
@@ -139,6 +148,35 @@ def test_a_rung_spends_its_share_so_the_best_reaches_all_rows(friedman) -> None:
     assert any(r.status == "skipped" and r.name.startswith("slow") for r in first)
     full = {r.name for r in board.rows if r.n_rows == len(X) and r.status == "done"}
     assert {"ridge", "decision_tree"} <= full, full
+
+
+def test_later_rungs_run_the_best_first_at_most_two_of_a_family(friedman) -> None:  # type: ignore[no-untyped-def]
+    """Under a short budget the best must not wait behind cheaper, worse candidates; and
+    three boosting libraries (near-twins) must not take every place ensembles draw from."""
+    X, y = friedman
+    names = ["ridge", "knn", "decision_tree", "hist_gradient_boosting", "lightgbm", "xgboost"]
+    started: list[tuple[str, int]] = []
+    board = _run(X, y, candidates=[get_candidate(n) for n in names],
+                 on_event=lambda kind, payload: started.append((payload[0].name, payload[1]))
+                 if kind == "start" else None)
+    first = {r.name: r.mean for r in board.rows if r.n_rows == 267 and r.status == "done"}
+    second = [name for name, rows in started if rows == 800]
+    assert second == sorted(second, key=first.__getitem__)  # best first
+    boosting = [n for n in second if get_candidate(n).family == "boosting"]
+    assert len(boosting) == MAX_PER_FAMILY
+    assert len(second) == MIN_SURVIVORS  # the third booster's place went to another family
+    best_three = sorted(first, key=first.__getitem__)[:3]
+    assert all(get_candidate(n).family == "boosting" for n in best_three)
+
+
+def test_a_rung_foresees_a_candidates_cost_from_how_it_grows() -> None:
+    boosting = get_candidate("lightgbm")  # histogram boosting: time ~ rows ** 0.5
+    assert _expected_seconds(boosting, (1_000, 2.0), 9_000, []) == pytest.approx(6.0)
+    forest = get_candidate("random_forest")  # full trees grow faster than the rows
+    assert _expected_seconds(forest, (1_000, 2.0), 3_000, []) > 6.0
+    # not yet timed: the mean of what ran before it on this rung (cheapest first)
+    assert _expected_seconds(forest, None, 3_000, [1.0, 3.0]) == 2.0
+    assert _expected_seconds(forest, None, 3_000, []) == 0.0
 
 
 class _MemoryStore:

@@ -66,6 +66,9 @@ def build_xgboost(task: str, seed: int) -> BaseEstimator:
 
 #: Tried first when tuning: a slower rate, 1,000 trees, half the columns per tree (housing,
 #: 5-fold CV: LightGBM 40,691 -> 40,349, XGBoost 40,859 -> 40,406; docs/benchmarks.md).
+#: Histogram boosting's time grows slowly with the rows (binning once, then per-bin work).
+HISTOGRAM_GROWTH = 0.5
+
 SLOW_AND_WIDE = {"n_estimators": 1000, "learning_rate": 0.03, "colsample_bytree": 0.5}
 
 _SHARED = {"learning_rate": Float(0.01, 0.3, log=True),
@@ -82,15 +85,16 @@ CANDIDATES: tuple[Candidate, ...] = (
                      "max_leaf_nodes": Int(8, 128, log=True),
                      "min_samples_leaf": Int(5, 100, log=True),
                      "l2_regularization": Float(1e-4, 10.0, log=True)},
-              key_param="learning_rate", summary="histogram gradient boosting (scikit-learn)"),
+              key_param="learning_rate", growth=HISTOGRAM_GROWTH,
+              summary="histogram gradient boosting (scikit-learn)"),
     Candidate("lightgbm", "boosting", 22, build_lightgbm, prep="tree", requires="lightgbm",
               space={**_SHARED, "num_leaves": Int(8, 256, log=True),
                      "min_child_samples": Int(5, 100, log=True)},
-              portfolio=(SLOW_AND_WIDE,), seed_varies=True,
+              portfolio=(SLOW_AND_WIDE,), seed_varies=True, growth=HISTOGRAM_GROWTH,
               key_param="learning_rate", summary="LightGBM gradient boosting"),
     Candidate("xgboost", "boosting", 24, build_xgboost, prep="tree", requires="xgboost",
               space={**_SHARED, "max_depth": Int(3, 10),
                      "min_child_weight": Float(1.0, 20.0, log=True)},
-              portfolio=(SLOW_AND_WIDE,), seed_varies=True,
+              portfolio=(SLOW_AND_WIDE,), seed_varies=True, growth=HISTOGRAM_GROWTH,
               key_param="learning_rate", summary="XGBoost gradient boosting"),
 )

@@ -92,16 +92,20 @@ def build_gradient_boosting(task: str, seed: int) -> BaseEstimator:
 _FOREST = {"n_estimators": Int(50, 500, log=True), "max_features": Float(0.1, 1.0),
            "min_samples_leaf": Int(1, 20, log=True)}
 
+#: Fully grown trees: m log m per tree, so a forest's time grows a little faster than the rows.
+FOREST_GROWTH = 1.2
+
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("decision_tree", "trees", 12, build_decision_tree, prep="tree", default=False,
               space={"max_leaf_nodes": Int(4, 1000, log=True),
                      "min_samples_leaf": Int(1, 50, log=True)},
               key_param="max_leaf_nodes", summary="a single decision tree (CART)"),
     Candidate("random_forest", "forest", 30, build_random_forest, prep="tree", space=_FOREST,
-              key_param="max_features",
+              key_param="max_features", growth=FOREST_GROWTH,
               summary="random forest (bagged trees, random feature subsets)"),
     Candidate("extra_trees", "forest", 32, build_extra_trees, prep="tree", space=_FOREST,
-              key_param="max_features", summary="extremely randomized trees"),
+              key_param="max_features", growth=FOREST_GROWTH,
+              summary="extremely randomized trees"),
     Candidate("adaboost", "boosting", 34, build_adaboost, prep="tree", default=False,
               space={"model__n_estimators": Int(30, 500, log=True),
                      "model__learning_rate": Float(0.01, 2.0, log=True),

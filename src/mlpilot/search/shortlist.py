@@ -4,8 +4,11 @@ Successive halving (Jamieson & Talwalkar; scikit-learn's ``HalvingGridSearchCV``
 applied across families): every candidate is first cross-validated on a small subset of the
 training rows, only the best third goes on to a subset three times larger, and so on up to
 all rows. Losers are dropped for the price of a small fit, and a first leaderboard row comes
-within seconds even on a large table. On the last rung each survivor also leaves its
-out-of-fold (OOF) predictions, which ensemble selection uses.
+within seconds even on a large table. Later rungs run their survivors best first, and each
+foresees a candidate's cost from its last rung and how its fit time grows with the rows
+(``Candidate.growth``). On the last rung each survivor also leaves its out-of-fold (OOF)
+predictions, which ensemble selection uses; time left there goes to the next-best candidates
+of the earlier rungs, for more diverse ensembles.
 
 Each finished (candidate, rung) is handed to a :class:`ResultStore` at once, so an
 interrupted run resumes where it stopped: a result already stored for the same data, split,
@@ -24,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer
@@ -41,6 +44,12 @@ MIN_RUNG_ROWS = 1_500
 FACTOR = 3
 #: Never drop below this many candidates before the last rung (ensembles want a few).
 MIN_SURVIVORS = 4
+#: At most this many candidates of one family go up a rung: ensembles want diverse members,
+#: and a family of near-twins (histogram boosting, LightGBM, XGBoost) would fill every place.
+MAX_PER_FAMILY = 2
+#: Ensemble selection looks at this many finalists, so the time the survivors leave on the
+#: last rung goes to other candidates until there are this many.
+MAX_FINALISTS = 6
 
 
 @dataclass
@@ -204,33 +213,49 @@ def shortlist(
     order = subset_order(y, task, seed)
     survivors = sorted(candidates, key=lambda c: c.rank(len(X)))
     rows: list[CandidateScore] = []
-    seconds: dict[str, float] = {}  # wall time of each candidate's last rung
+    last_fit: dict[str, tuple[int, float]] = {}  # each candidate's last (rows, wall seconds)
+    workers = max(1, effective_n_jobs(n_jobs))
     for r, size in enumerate(rungs):
         last = r == len(rungs) - 1
         idx = np.sort(order[:size])
         Xr, yr = X.iloc[idx], y.iloc[idx]
         _emit(on_event, "rung", (size, [c.name for c in survivors]))
+        # Halving means every rung costs about the same (3x the rows, a third of the
+        # candidates), so a rung may spend an even share of the time left and leave the rest
+        # to the larger rungs: on housing at 60 s the first rung's last, slowest candidates
+        # used to eat the time LightGBM needed to reach all rows. Shares are of the time
+        # left, so a first rung that overran (nothing's cost is known before it) does not
+        # starve the next one.
+        rung_start = time.perf_counter() - started
+        rung_limit = rung_start + (budget - rung_start) / (len(rungs) - r)
+        # Time the survivors leave on the last rung goes to the next-best candidates of the
+        # earlier rungs, up to MAX_FINALISTS: more models with out-of-fold predictions on
+        # all rows for ensemble selection.
+        reserves = _reserves(candidates, survivors, rows, metric) if last and r else []
         rung_rows: list[CandidateScore] = []
-        for candidate in survivors:
+        rung_seconds: list[float] = []  # wall time of each candidate run on this rung
+        for candidate in [*survivors, *reserves]:
+            reserve = candidate in reserves
             key = result_key(candidate.name, size)
             previous = store.get(key) if store else None
             if previous is not None and previous.status == "done" and (
                     not last or previous.oof is not None or task == "multilabel"):
                 previous.reused = True
+                last_fit[candidate.name] = (size, _wall_seconds(previous, n_splits, workers))
                 rung_rows.append(previous)
                 _emit(on_event, "reused", previous)
                 continue
             spent = time.perf_counter() - started
-            expected = seconds.get(candidate.name, 0.0) * (size / rungs[r - 1] if r else 1.0)
-            done_here = any(s.status == "done" for s in rung_rows)
-            # Halving means every rung costs about the same (3x the rows, a third of the
-            # candidates), so a rung may spend its share and leave the rest to the larger
-            # rungs: on housing at 60 s the first rung's last, slowest candidates used to eat
-            # the time LightGBM needed to reach all rows.
-            rung_limit = budget * (r + 1) / len(rungs)
-            over = spent >= budget or spent + expected > budget * 1.1 or (
-                not last and spent + expected >= rung_limit * 1.1)
-            if done_here and over:
+            expected = _expected_seconds(candidate, last_fit.get(candidate.name), size,
+                                         rung_seconds)
+            if reserve:
+                if sum(s.status == "done" for s in rung_rows) >= MAX_FINALISTS:
+                    break
+                if spent + expected > budget:
+                    continue  # a reserve is a bonus: no row when it does not fit
+            elif any(s.status == "done" for s in rung_rows) and (
+                    spent >= budget or spent + expected > budget * 1.1
+                    or (not last and spent + expected >= rung_limit * 1.1)):
                 score = CandidateScore(candidate.name, candidate.family, "skipped",
                                        error=f"budget of {budget:.0f} s spent", n_rows=size)
                 rung_rows.append(score)
@@ -244,7 +269,8 @@ def shortlist(
             score = cross_validate_candidate(
                 candidate, Xr, yr, preprocessor, task, metric, make_cv(task, n_splits, seed),
                 seed, jobs, want_oof=last)
-            seconds[candidate.name] = time.perf_counter() - t0
+            last_fit[candidate.name] = (size, time.perf_counter() - t0)
+            rung_seconds.append(last_fit[candidate.name][1])
             score.n_rows = size
             if store is not None:
                 store.put(score)
@@ -258,15 +284,58 @@ def shortlist(
     return Leaderboard(metric, rows, len(X))
 
 
+def _expected_seconds(candidate: Candidate, last_fit: tuple[int, float] | None,
+                      size: int, rung_seconds: Sequence[float]) -> float:
+    """A candidate's cross-validation time on ``size`` rows, from its last rung's time and
+    how its fit time grows with the rows (``Candidate.growth``). One not yet timed is
+    guessed at the mean time of those before it on this rung: a low guess, since they ran
+    cheapest first, but it keeps a rung from starting a slow family (a random forest: 6.7 s
+    on housing's first rung) when its share is nearly spent."""
+    if last_fit is None:
+        return float(np.mean(rung_seconds)) if rung_seconds else 0.0
+    rows, seconds = last_fit
+    return seconds * (size / rows) ** candidate.growth
+
+
+def _wall_seconds(score: CandidateScore, n_splits: int, workers: int) -> float:
+    """About how long a stored result took: its folds, ``workers`` at a time."""
+    per_fold = (score.fit_time or 0.0) + (score.score_time or 0.0)
+    return per_fold * math.ceil(n_splits / workers)
+
+
 def _promote(survivors: list[Candidate], results: list[CandidateScore],
              metric: Metric) -> list[Candidate]:
-    """The best third (at least MIN_SURVIVORS) of this rung's finished candidates."""
+    """The best third (at least MIN_SURVIVORS) of this rung's finished candidates, at most
+    MAX_PER_FAMILY of a family, best first, so that the most promising reach the larger
+    rungs when time runs short."""
     done = {s.name: s for s in results if s.status == "done" and s.mean is not None}
     sign = -1.0 if metric.greater_is_better else 1.0
     ranked = sorted(done, key=lambda n: sign * done[n].mean)  # type: ignore[operator]
-    keep = set(ranked[:max(MIN_SURVIVORS, math.ceil(len(ranked) / FACTOR))])
-    keep.discard("dummy")  # the baseline has made its point on the first rung
-    return [c for c in survivors if c.name in keep]
+    places = max(MIN_SURVIVORS, math.ceil(len(ranked) / FACTOR))
+    by_name = {c.name: c for c in survivors}
+    keep: list[Candidate] = []
+    per_family: dict[str, int] = {}
+    for name in ranked:  # a place a family's cap frees goes to the next best
+        family = done[name].family
+        if len(keep) == places:
+            break
+        if per_family.get(family, 0) >= MAX_PER_FAMILY:
+            continue
+        per_family[family] = per_family.get(family, 0) + 1
+        keep.append(by_name[name])
+    # the baseline has made its point on the first rung
+    return [c for c in keep if c.name != "dummy"]
+
+
+def _reserves(candidates: Sequence[Candidate], survivors: Sequence[Candidate],
+              rows: Sequence[CandidateScore], metric: Metric) -> list[Candidate]:
+    """Candidates that finished an earlier rung but were not promoted to the last one,
+    those that went further first, then best first (the baseline never)."""
+    promoted = {c.name for c in survivors}
+    by_name = {c.name: c for c in candidates}
+    ranked = Leaderboard(metric, list(rows)).ranked()
+    return [by_name[r.name] for r in ranked
+            if r.name not in promoted and r.name != "dummy" and r.name in by_name]
 
 
 def build_pipeline(candidate: Candidate,
