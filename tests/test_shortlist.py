@@ -242,3 +242,41 @@ def test_final_model_ensembles_only_when_it_helps() -> None:
     assert outcome.model.predict(X.head(5)).shape == (5,)
     assert outcome.importances is not None
     assert outcome.importances.loc[0, "feature"] == "x0"  # the step makes x0 matter most
+
+
+class _SlowPredict(BaseEstimator, RegressorMixin):
+    """Fits at once, takes ``seconds`` per prediction: a big ensemble of seed averages."""
+
+    def __init__(self, seconds: float = 0.02) -> None:
+        self.seconds = seconds
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> _SlowPredict:
+        self.coef_ = np.linalg.lstsq(np.asarray(X), np.asarray(y), rcond=None)[0]
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        time.sleep(self.seconds)
+        return np.asarray(X) @ self.coef_
+
+
+def test_importances_shrink_to_the_time_left(friedman) -> None:  # type: ignore[no-untyped-def]
+    """The importances are a courtesy: with little time left they use one shuffle and fewer
+    rows instead of pushing `train` past its budget, and they still rank the columns."""
+    from mlpilot.search.train import (
+        IMPORTANCE_ROWS,
+        MIN_IMPORTANCE_ROWS,
+        _importance_plan,
+        feature_importances,
+    )
+
+    X, y = friedman
+    model = _SlowPredict(0.05).fit(X, y)
+    sample = X.iloc[:IMPORTANCE_ROWS]
+    assert _importance_plan(model, sample, 3, seconds=60.0) == (IMPORTANCE_ROWS, 3)
+    # 10 columns x 3 shuffles x 0.05 s > 1 s: one shuffle; 10 x 0.05 s fits, on all rows
+    assert _importance_plan(model, sample, 3, seconds=1.0) == (IMPORTANCE_ROWS, 1)
+    rows, repeats = _importance_plan(model, sample, 3, seconds=0.01)
+    assert repeats == 1 and rows == MIN_IMPORTANCE_ROWS
+    table = feature_importances(model, X, y, get_metric("rmse"), seed=0, seconds=0.1)
+    assert table is not None and set(table["feature"]) == set(X.columns)
+    assert table["feature"].iloc[0] in ("x0", "x1", "x3")  # Friedman #1's strongest terms
