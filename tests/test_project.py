@@ -167,7 +167,7 @@ def test_housing_zoo_beats_the_books_forest(tmp_path: Path, housing: pd.DataFram
     clearly better, and the forest itself land near the book's figure."""
     project = Project.init(tmp_path / "h", housing, "median_house_value")
     assert (project.split().n_train, project.split().n_test) == (16_512, 4_128)
-    board = project.train(budget=240).leaderboard
+    board = project.train(budget=90).leaderboard
     scores = {r.name: r.mean for r in board.ranked()}
     assert scores["linear"] > board.best.mean
     assert board.best.mean < 45_000
