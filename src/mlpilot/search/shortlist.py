@@ -234,8 +234,8 @@ def shortlist(
         reserves = _reserves(candidates, survivors, rows, metric) if last and r else []
         rung_rows: list[CandidateScore] = []
         rung_seconds: list[float] = []  # wall time of each candidate run on this rung
-        for candidate in [*survivors, *reserves]:
-            reserve = candidate in reserves
+        for i, candidate in enumerate([*survivors, *reserves]):
+            reserve = i >= len(survivors)
             key = result_key(candidate.name, size)
             previous = store.get(key) if store else None
             if previous is not None and previous.status == "done" and (
@@ -334,8 +334,7 @@ def _reserves(candidates: Sequence[Candidate], survivors: Sequence[Candidate],
     promoted = {c.name for c in survivors}
     by_name = {c.name: c for c in candidates}
     ranked = Leaderboard(metric, list(rows)).ranked()
-    return [by_name[r.name] for r in ranked
-            if r.name not in promoted and r.name != "dummy" and r.name in by_name]
+    return [by_name[r.name] for r in ranked if r.name not in promoted and r.name != "dummy"]
 
 
 def build_pipeline(candidate: Candidate,
