@@ -1,6 +1,6 @@
 """A quick cross-validated judge for candidate ratio features (``prepare``'s book ch. 2 step).
 
-``select_ratios`` asks "does this set of ratios help?" a dozen times. Each question used to
+``select_ratios`` asks "does this ratio help?" once per candidate ratio. Each question used to
 refit the whole tree pipeline (cluster similarities, neighbour targets, neighbourhood
 means) on every fold: 24 s of ``prepare`` on housing. The pipeline without ratios is the
 same for every question, so :class:`RatioJudge` fits it once per fold and each question
