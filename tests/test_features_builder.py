@@ -91,6 +91,7 @@ def test_places_get_neighbours_alike_in_the_most_informative_column() -> None:
         out = build_from_source(source, variant).set_output(transform="pandas").fit_transform(
             X, y)
         assert "neighbors_k5_by_age" in out.columns
+        assert {"trend_k30_by_age", "trend_k100_by_age_slope"} <= set(out.columns)
         assert {"near_distance", "near_age", "vs_near_rooms"} <= set(out.columns)
     unsupervised = choose_geo_value(plan_preparation(schema, ["y"], task="multilabel"), X, y)
     assert unsupervised.geo_value is None  # no single target to tell

@@ -15,7 +15,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from mlpilot.features.neighbors import NeighborMeans, NeighborTarget, RotatedCoordinates
+from mlpilot.features.neighbors import (
+    NeighborMeans,
+    NeighborTarget,
+    NeighborTrend,
+    RotatedCoordinates,
+)
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -67,6 +72,7 @@ CHECKED_ESTIMATORS: list[BaseEstimator] = [
     NeighborTarget(n_neighbors=(2, 3), statistics=("mean", "median", "std"),
                    target_type="continuous"),
     NeighborMeans(n_neighbors=3),
+    NeighborTrend(n_neighbors=(2, 3)),
     RotatedCoordinates(),
 ]
 
@@ -87,6 +93,12 @@ def _expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
         return {"check_transformer_general": reason,
                 "check_transformer_general(readonly_memmap=True)": reason,
                 "check_transformer_data_not_an_array": reason}
+    if isinstance(estimator, NeighborTrend):
+        reason = "needs two coordinates and a value column; the check feeds it two columns"
+        return {name: reason for name in (
+            "check_estimators_overwrite_params", "check_estimators_fit_returns_self",
+            "check_readonly_memmap_input", "check_fit_idempotent", "check_fit_check_is_fitted",
+            "check_n_features_in")}
     if isinstance(estimator, RotatedCoordinates):
         reason = "takes exactly one (x, y) pair of columns; the check feeds it more"
         return {name: reason for name in (
@@ -429,6 +441,37 @@ def test_neighbor_means_describe_the_neighbourhood_without_the_row() -> None:
     assert nm.transform(np.array([[0.0, 0.0, 10.0]]))[0, 1] == 15.0
     with pytest.raises(ValueError, match="two coordinates"):
         NeighborMeans().fit(X[:, :1])
+
+
+def test_neighbor_trend_reads_the_local_line_at_the_rows_value() -> None:
+    """Two areas where price rises with income at different rates: each row's trend is
+    its own area's line read at its own income, from the other rows only."""
+    rng = np.random.default_rng(0)
+    n = 200
+    area = np.repeat([0.0, 10.0], n // 2)  # two far-apart places
+    place = np.column_stack([area + rng.uniform(0, 1, n), rng.uniform(0, 1, n)])
+    income = rng.uniform(1, 10, n)
+    slope = np.where(area == 0, 5.0, 50.0)
+    y = 100 + slope * income
+    X = np.column_stack([place, income])
+    trend = NeighborTrend(n_neighbors=40, shrinkage=0.0)
+    out = trend.fit_transform(X, y)
+    assert trend.get_feature_names_out(["lat", "lon", "income"]).tolist() == [
+        "trend_k40_by_income", "trend_k40_by_income_slope", "trend_k40_by_income_spread"]
+    np.testing.assert_allclose(out[:, 0], y, rtol=1e-9)  # exact lines, own row left out
+    np.testing.assert_allclose(out[:, 1], slope, rtol=1e-9)
+    np.testing.assert_allclose(out[:, 2], 0.0, atol=1e-9)
+    # the plain neighbours' mean misses a row's own income; the trend does not
+    mean = NeighborTarget(n_neighbors=40, weights="uniform").fit_transform(place, y)[:, 0]
+    assert np.abs(mean - y).mean() > 50
+    # shrinkage pulls the slope towards 0 (the mean), and new rows are read the same way
+    shrunk = NeighborTrend(n_neighbors=40, shrinkage=10.0).fit(X, y)
+    new = shrunk.transform(X[:5])
+    assert (np.abs(new[:, 1]) < np.abs(slope[:5])).all()
+    with pytest.raises(ValueError, match="two coordinates"):
+        NeighborTrend().fit(place, y)
+    with pytest.raises(ValueError, match="requires y"):
+        NeighborTrend().fit(X)
 
 
 def test_neighbor_target_drops_self_among_duplicates() -> None:

@@ -1,7 +1,12 @@
 """Preparing the data: the book's transformers, data cleaning, and the automatic builder."""
 
 from mlpilot.features.cleaning import CategoryCodes, DataCleaner, DatetimeParts
-from mlpilot.features.neighbors import NeighborMeans, NeighborTarget, RotatedCoordinates
+from mlpilot.features.neighbors import (
+    NeighborMeans,
+    NeighborTarget,
+    NeighborTrend,
+    RotatedCoordinates,
+)
 from mlpilot.features.transformers import (
     Bucketizer,
     ClusterSimilarity,
@@ -21,6 +26,7 @@ __all__ = [
     "LogTransformer",
     "NeighborMeans",
     "NeighborTarget",
+    "NeighborTrend",
     "RBFSimilarity",
     "RatioFeatures",
     "RotatedCoordinates",

@@ -358,6 +358,11 @@ def _blocks(plan: PreparationPlan, variant: str) -> list[Block]:
                     f"NeighborTarget(n_neighbors=(5, 15, 50), target_type={kind!r}, "
                     "value_weight=NEIGHBOR_VALUE_WEIGHT)", *scale],
                     [*pair, plan.geo_value]))
+                if kind == "continuous":  # the area's line of price against income
+                    blocks.append((f"neighbors_trend{suffix}", [
+                        'SimpleImputer(strategy="median")',
+                        "NeighborTrend(n_neighbors=(30, 100))", *scale],
+                        [*pair, plan.geo_value]))
         values = value_columns(plan)
         if values:
             blocks.append((f"neighborhood{suffix}", [
@@ -442,7 +447,8 @@ def render_python(plan: PreparationPlan) -> str:
         "",
         "from mlpilot.features import (CategoryCodes, ClusterSimilarity, DataCleaner,",
         "                              DatetimeParts, LogTransformer, NeighborMeans,",
-        "                              NeighborTarget, RatioFeatures, RotatedCoordinates)",
+        "                              NeighborTarget, NeighborTrend, RatioFeatures,",
+        "                              RotatedCoordinates)",
         *(["from mlpilot.features.images import PixelScaler"] if pixels else []),
         "",
         f"SEED = {plan.seed}",

