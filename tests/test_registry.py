@@ -107,6 +107,18 @@ def test_every_model_is_a_version_with_its_metadata(trained: Project) -> None:
         assert (trained.root / version.record.artifact_path).suffix == ".skops"
 
 
+def test_a_version_saved_under_the_same_run_and_name_keeps_the_first_loadable(
+        trained: Project) -> None:
+    # `tune` registers its ensemble under the run and name of `train`'s ("ensemble"): the
+    # first file must stay as it was, or its checksum fails and rollback is impossible
+    first = trained.models()[0]
+    again = trained._store_model(trained.load_model(first), first.name, first.cv_mean,
+                                 first.cv_std, None, first.metric, first.run_id,
+                                 first.dataset_version_id, first.split_id)
+    assert again.artifact_path != first.artifact_path
+    assert trained.load_model(first) is not None and trained.load_model(again) is not None
+
+
 def test_promote_and_rollback_are_recorded_and_restore_the_previous_champion(
         trained: Project) -> None:
     first, second = (v.record for v in trained.registry.versions())

@@ -635,7 +635,7 @@ class Project(LifecycleMixin):
                      oof: np.ndarray | None, metric: str, run_id: int, version_id: int,
                      split_id: int) -> ModelRecord:
         """Register a model version: the skops artifact, its trusted types, its metadata."""
-        saved = save_artifact(model, self.layout.models / f"run{run_id}-{name}")
+        saved = save_artifact(model, self._free_artifact_path(f"run{run_id}-{name}"))
         versions = library_versions(model)
         with self.state.session() as session:
             data_hash = session.get(DatasetVersion, version_id).content_hash  # type: ignore[union-attr]
@@ -655,6 +655,16 @@ class Project(LifecycleMixin):
         if oof is not None:  # thresholds are chosen on these, never on the test set
             write_array(self._oof_path(record), oof)
         return record
+
+    def _free_artifact_path(self, stem: str) -> Path:
+        """A model file name no earlier version uses: ``tune`` saves its ensemble under the
+        same run and name as ``train``'s, and overwriting that file would break rollback."""
+        taken = {p.stem for p in self.layout.models.glob(f"{stem}*")}
+        n, candidate = 1, stem
+        while candidate in taken:
+            n += 1
+            candidate = f"{stem}-v{n}"
+        return self.layout.models / candidate
 
     # ------------------------------------------------------------------ decision threshold
     def set_threshold(self, *, target_precision: float | None = None,
