@@ -111,3 +111,32 @@ def test_a_seed_average_is_still_one_model_of_its_family(data) -> None:  # type:
     assert ensemble_weights(mixed) == {"lightgbm": 0.7, "ridge": 0.3}
     family, pipeline = family_pipeline(mixed, "ensemble")
     assert family is not None and family.name == "lightgbm" and isinstance(pipeline, Pipeline)
+
+
+def test_the_final_refit_reuses_members_already_fitted_on_the_same_rows(data) -> None:  # type: ignore[no-untyped-def]
+    """`tune` re-ensembles with the current model's members: those are fitted already, so
+    the refit takes them as they are (no second fit, their seed copies kept) and the saved
+    model holds plain pipelines, not frozen wrappers."""
+    from sklearn.frozen import FrozenEstimator
+
+    from mlpilot.search.train import final_model, unfreeze
+
+    X, y, X_new, _ = data
+    current = _pipeline(Ridge(alpha=1.0)).fit(X, 2 * y)  # fitted on other targets: visible
+    pipelines = {"ridge": _pipeline(Ridge(alpha=1.0)), "linear": _pipeline(LinearRegression())}
+    model = final_model(pipelines, {"ridge": 0.5, "linear": 0.5}, {}, sensitive=set(),
+                        task="regression", metric=RMSE, n_splits=5, n_jobs=1,
+                        seconds_left=10.0, fitted={"ridge": current})
+    model = unfreeze(model.fit(X, y))
+    assert model.named_estimators_["ridge"] is current
+    assert model.estimators_[0] is current
+    assert not any(isinstance(est, FrozenEstimator)
+                   for est in [*model.estimators_, *(e for _, e in model.estimators)])
+    fresh = _pipeline(LinearRegression()).fit(X, y)
+    expected = 0.5 * current.predict(X_new) + 0.5 * fresh.predict(X_new)
+    np.testing.assert_allclose(model.predict(X_new), expected)
+    # a single reused member comes back as it was
+    alone = unfreeze(final_model(pipelines, {"ridge": 1.0}, {}, sensitive=set(),
+                                 task="regression", metric=RMSE, n_splits=5, n_jobs=1,
+                                 seconds_left=10.0, fitted={"ridge": current}).fit(X, y))
+    assert alone is current

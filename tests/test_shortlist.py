@@ -280,3 +280,29 @@ def test_importances_shrink_to_the_time_left(friedman) -> None:  # type: ignore[
     table = feature_importances(model, X, y, get_metric("rmse"), seed=0, seconds=0.1)
     assert table is not None and set(table["feature"]) == set(X.columns)
     assert table["feature"].iloc[0] in ("x0", "x1", "x3")  # Friedman #1's strongest terms
+
+
+def test_tune_skips_a_family_whose_first_trial_cannot_fit_even_the_first(friedman) -> None:  # type: ignore[no-untyped-def]
+    """Optuna checks its timeout only between trials: a first trial longer than the budget
+    would overrun it. The best family is skipped when the shortlist's timings say so, and
+    the next one, which fits, is tuned."""
+    from sklearn.model_selection import KFold
+
+    from mlpilot.search.train import tune_and_choose
+
+    X, y = friedman
+    oof = cross_val_predict(get_candidate("ridge").build("regression", 0), X, y,
+                            cv=KFold(3, shuffle=True, random_state=0))
+    finalists = [CandidateScore(name, family, "done", [1.0, 1.0, 1.0], fit_time=fit_time,
+                                n_rows=len(X), oof=oof)
+                 for name, family, fit_time in [("lightgbm", "boosting", 60.0),
+                                                ("ridge", "linear", 0.001)]]
+    events: list[tuple[str, str]] = []
+    report = tune_and_choose(
+        X, y, names=["lightgbm", "ridge"], finalists=finalists,
+        preprocessor={"scaled": StandardScaler(), "tree": StandardScaler()},
+        task="regression", metric=get_metric("rmse"), strategy="optuna", budget=4.0,
+        n_trials=None, n_splits=3, seed=0, n_jobs=1, storage_url=None, study_prefix="t",
+        current_cv=None, on_event=lambda kind, p: events.append((kind, getattr(p, "name", ""))))
+    assert ("skipped", "lightgbm_tuned") in events
+    assert [r.candidate for r in report.results] == ["ridge"]

@@ -240,6 +240,24 @@ def test_optuna_budget_stops_the_study(geo: tuple[pd.DataFrame, pd.Series]) -> N
     assert result.n_trials >= 1 and result.cv_results["default"].iloc[0]
 
 
+class _SlowRidge(Ridge):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _SlowRidge:
+        time.sleep(0.3)
+        return super().fit(X, y, sample_weight)
+
+
+def test_optuna_starts_no_trial_that_cannot_end_within_the_budget(
+        geo: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Optuna's timeout only stops *starting* trials. A trial takes >= 0.9 s here (3 folds
+    of 0.3 s); after the first, 1.2 s of budget leaves less than that, so no second starts
+    (Optuna alone would start it and end near 1.8 s)."""
+    slow = Candidate("slow_ridge", "linear", 1, lambda task, seed: _SlowRidge(),
+                     space={"alpha": Float(1e-3, 1e3, log=True)})
+    result = _tune(geo, candidate=slow, strategy="optuna", n_trials=None, budget=1.2,
+                   tune_preprocessing=False)
+    assert result.n_trials == 1
+
+
 def test_classification_maximizes(tmp_path: Path) -> None:
     data = load_breast_cancer(as_frame=True)
     X, y = data.data.iloc[:, :8], data.target

@@ -31,6 +31,7 @@ from mlpilot.data.versions import content_hash
 from mlpilot.errors import (
     ConfigError,
     DataQualityWarning,
+    MlpilotError,
     ModelNotFoundError,
     ProjectError,
     SplitError,
@@ -163,6 +164,8 @@ class Project(LifecycleMixin):
         self.state = StateStore(self.database_url)
         # Snapshot and split are immutable once written: read the training rows once.
         self._train_rows: pd.DataFrame | None = None
+        # The last model this object saved, by record id: tune reuses its fitted members.
+        self._saved: tuple[int, Any] | None = None
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -591,7 +594,8 @@ class Project(LifecycleMixin):
                 n_trials=n_trials, n_splits=self.config.cv_folds, seed=self.config.seed,
                 n_jobs=self.config.n_jobs, storage_url=self.database_url,
                 study_prefix=run.run_key[:12], current_cv=current.cv_mean,
-                on_event=on_event)
+                on_event=on_event,
+                fitted=self._fitted_members(current, {f.name for f in finalists}))
         for result in report.results:
             result.to_csv(self.layout.reports / f"tune-{result.candidate}-{strategy}.csv")
         if report.model is not None:
@@ -654,7 +658,30 @@ class Project(LifecycleMixin):
                 n_train_rows=n_train))
         if oof is not None:  # thresholds are chosen on these, never on the test set
             write_array(self._oof_path(record), oof)
+        self._saved = (record.id, model)
         return record
+
+    def _fitted_members(self, record: ModelRecord, names: set[str]) -> dict[str, Any]:
+        """The model's fitted pipelines among ``names`` (the shortlist's, untuned), for a
+        refit on the same rows to reuse; empty when the model cannot be read."""
+        from sklearn.pipeline import Pipeline
+
+        from mlpilot.search.ensemble import WeightedEnsemble
+
+        if self._saved is not None and self._saved[0] == record.id:
+            model = self._saved[1]
+        else:
+            try:
+                model = self.load_model(record)
+            except MlpilotError:
+                return {}
+        if isinstance(model, WeightedEnsemble):
+            members = dict(model.named_estimators_)
+        elif isinstance(model, Pipeline):
+            members = {record.name: model}
+        else:  # a wrapped model (a decision threshold): its members are not plain
+            members = {}
+        return {name: member for name, member in members.items() if name in names}
 
     def _free_artifact_path(self, stem: str) -> Path:
         """A model file name no earlier version uses: ``tune`` saves its ensemble under the

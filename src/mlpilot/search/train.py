@@ -18,13 +18,20 @@ import numpy as np
 import pandas as pd
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
+from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch
 
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.unwrap import unwrap_seeds
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.ensemble import EnsembleChoice, ensemble_candidates, score_predictions
+from mlpilot.search.ensemble import (
+    EnsembleChoice,
+    WeightedEnsemble,
+    ensemble_candidates,
+    score_predictions,
+)
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
 from mlpilot.search.seeds import with_seed_copies
 from mlpilot.search.shortlist import (
@@ -45,10 +52,10 @@ SHORTLIST_SHARE = 0.75
 STUDY_SHARE = 0.75
 #: A portfolio trial's cost relative to the defaults (boosting: 1,000 trees for 300).
 PORTFOLIO_COST = 3.0
-#: Share of the time left after the shortlist that seed copies may spend on the refit. Each
-#: copy also costs its share of every prediction after it (the importances) and of the saved
-#: file: on housing, an ensemble of 4 LightGBM and 4 XGBoost seeds took 9 s to refit, 3 s
-#: for its importances and 5 s to save.
+#: Share of the time left after the shortlist (or the studies) that seed copies may spend on
+#: the refit. Each copy also costs its share of every prediction after it (the importances)
+#: and of the saved file: on housing, an ensemble of 4 LightGBM and 4 XGBoost seeds took 9 s
+#: to refit, 3 s for its importances and 5 s to save.
 REFIT_MARGIN = 0.5
 #: Rows used to measure permutation importances (enough for stable ranks, quick to predict).
 IMPORTANCE_ROWS = 2_000
@@ -122,19 +129,46 @@ def train_final(
 def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, float],
                 scores: Mapping[str, CandidateScore], *, sensitive: set[str], task: str,
                 metric: Metric, n_splits: int, n_jobs: int, seconds_left: float,
-                margin: float = 1.0) -> BaseEstimator:
+                margin: float = 1.0,
+                fitted: Mapping[str, BaseEstimator] | None = None) -> BaseEstimator:
     """The unfitted final model: the chosen pipeline, or the weighted ensemble, with each
     seed-sensitive member averaged over as many seeds as ``margin`` × the time left pays
-    for (``margin`` < 1 keeps time for the work after the refit)."""
+    for (``margin`` < 1 keeps time for the work after the refit).
+
+    ``fitted`` holds members already fitted on these same rows (the current model's, when
+    ``tune`` re-ensembles): they join frozen, so ``fit`` skips them; pass the fitted model
+    through :func:`unfreeze` afterwards.
+    """
+    fitted = fitted or {}
     members = {name: pipelines[name] for name, w in weights.items() if w > 0}
-    refit = {name: _refit_seconds(scores.get(name), n_splits) for name in members}
+    reused = {name: FrozenEstimator(fitted[name]) for name in members if name in fitted}
+    fresh = {name: p for name, p in members.items() if name not in reused}
+    refit = {name: _refit_seconds(scores.get(name), n_splits) for name in fresh}
     workers = max(1, effective_n_jobs(n_jobs))
-    members, _ = with_seed_copies(members, refit, sensitive=sensitive, task=task,
-                                  metric=metric, seconds_left=margin * seconds_left,
-                                  workers=workers)
+    fresh, _ = with_seed_copies(fresh, refit, sensitive=sensitive, task=task,
+                                metric=metric, seconds_left=margin * seconds_left,
+                                workers=workers)
+    members = {name: reused.get(name) or fresh[name] for name in members}
     if len(members) == 1:
         return next(iter(members.values()))
     return build_weighted_ensemble(members, {n: weights[n] for n in members}, task)
+
+
+def unfreeze(model: BaseEstimator) -> BaseEstimator:
+    """The fitted final model with :func:`final_model`'s frozen members unwrapped, so the
+    saved model holds plain pipelines (reports, export and serving read them)."""
+    def plain(member: BaseEstimator) -> BaseEstimator:
+        return member.estimator if isinstance(member, FrozenEstimator) else member
+
+    if isinstance(model, FrozenEstimator):
+        return plain(model)
+    if isinstance(model, WeightedEnsemble):
+        model.estimators = [(name, plain(est)) for name, est in model.estimators]
+        model.estimators_ = [plain(est) for est in model.estimators_]
+        model.named_estimators_ = Bunch(**{
+            name: est for (name, _), est in zip(model.estimators, model.estimators_,
+                                                strict=True)})
+    return model
 
 
 def _refit_seconds(score: CandidateScore | None, n_splits: int) -> float:
@@ -327,11 +361,16 @@ def tune_and_choose(
     study_prefix: str,
     current_cv: float | None,
     on_event: Event | None = None,
+    fitted: Mapping[str, BaseEstimator] | None = None,
 ) -> TuneReport:
     """Tune each named family (budget shared), re-ensemble with the finalists, keep the best.
 
     A tuned pipeline's out-of-fold predictions come from the same folds as the shortlist's,
     so tuned and untuned models enter one greedy ensemble selection on equal terms.
+    ``fitted``: the current model's members by name, already fitted on ``X``; the final
+    refit reuses them instead of fitting them again (on housing that is most of the refit).
+    A family whose first trial cannot fit its share of the budget is not tuned, even the
+    first: Optuna checks its timeout only between trials.
     """
     from mlpilot.models.zoo import get_candidate
     from mlpilot.search.tune import tune
@@ -348,7 +387,7 @@ def tune_and_choose(
         share = (study_budget - (time.perf_counter() - started)) / (len(names) - i)
         untuned = known.get(name)
         first_trial = _first_trial_seconds(candidate, untuned, n_splits, workers)
-        if results and first_trial is not None and first_trial > 1.5 * share:
+        if first_trial is not None and first_trial > 1.5 * share:
             # Optuna checks its timeout between trials, so a trial that cannot fit would
             # overrun the budget; the family stays in ensemble selection untuned.
             if on_event is not None:
@@ -386,7 +425,8 @@ def tune_and_choose(
                      if get_candidate(name.removesuffix("_tuned")).seed_varies}
         model = final_model(pipelines, weights, {s.name: s for s in board.rows},
                             sensitive=sensitive, task=task, metric=metric, n_splits=n_splits,
-                            n_jobs=n_jobs, seconds_left=budget - (time.perf_counter() - started))
-        model.fit(X, y)
+                            n_jobs=n_jobs, seconds_left=budget - (time.perf_counter() - started),
+                            margin=REFIT_MARGIN, fitted=fitted)
+        model = unfreeze(model.fit(X, y))
     return TuneReport(results, tuned, choice, chosen, improved, model,
                       seconds=time.perf_counter() - started)

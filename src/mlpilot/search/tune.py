@@ -347,7 +347,14 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
 
         def callback(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
             _emit(on_event, "trial", _optuna_row(frozen, space, defaults))
+            # Optuna's timeout only stops *starting* trials: one begun just before the end
+            # would run past the budget. Stop when a trial as long as this one cannot fit.
+            if (budget is not None and frozen.duration is not None
+                    and frozen.state == optuna.trial.TrialState.COMPLETE
+                    and frozen.duration.total_seconds() > budget - (time.perf_counter() - begun)):
+                study.stop()
 
+        begun = time.perf_counter()
         with Parallel(n_jobs=workers) as parallel, warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
             study.optimize(objective, n_trials=n_trials, timeout=budget, catch=(Exception,),
