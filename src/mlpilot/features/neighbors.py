@@ -85,20 +85,13 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
                       **fit_params: Any) -> np.ndarray:
         """Fit, then describe each training row by its neighbours *other than itself*."""
         space = self._fit(X, y)
-        k_max = min(max(self.ks_), len(space) - 1)
-        if k_max < 1:
-            raise ValueError("NeighborTarget needs at least 2 training rows")
-        distances, indices = self.index_.kneighbors(space, n_neighbors=k_max + 1)
-        distances, indices = _drop_self(distances, indices)
-        return self._aggregate(distances, indices)
+        return self._aggregate(*_nearest_others(self.index_, space, max(self.ks_), self))
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Describe new rows by their nearest training rows."""
         check_is_fitted(self, "index_")
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        k_max = min(max(self.ks_), self.index_.n_samples_fit_)
-        distances, indices = self.index_.kneighbors(self._space(X), n_neighbors=k_max)
-        return self._aggregate(distances, indices)
+        return self._aggregate(*_nearest(self.index_, self._space(X), max(self.ks_)))
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """``neighbors_k5`` ... (``neighbors_k5_<class>`` per class when multiclass),
@@ -205,6 +198,22 @@ class NeighborTarget(TransformerMixin, BaseEstimator):
         return tags
 
 
+def _nearest_others(index: NearestNeighbors, points: np.ndarray, k: int,
+                    owner: BaseEstimator) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and indices of each training row's ``k`` nearest *other* training rows
+    (fewer when there are fewer): the leave-one-out view of ``fit_transform``."""
+    k = min(k, len(points) - 1)
+    if k < 1:
+        raise ValueError(f"{type(owner).__name__} needs at least 2 training rows")
+    return _drop_self(*index.kneighbors(points, n_neighbors=k + 1))
+
+
+def _nearest(index: NearestNeighbors, points: np.ndarray,
+             k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and indices of each new row's ``k`` nearest training rows."""
+    return index.kneighbors(points, n_neighbors=min(k, index.n_samples_fit_))
+
+
 def _drop_self(distances: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Remove each row's own index from its neighbour list (ties at distance 0 included)."""
     rows = np.arange(len(indices))[:, None]
@@ -239,20 +248,13 @@ class NeighborMeans(TransformerMixin, BaseEstimator):
     def fit_transform(self, X: ArrayLike, y: Any = None, **fit_params: Any) -> np.ndarray:
         """Fit, then describe each training row by its neighbours *other than itself*."""
         X = self._fit(X)
-        k = min(self.n_neighbors, len(X) - 1)
-        if k < 1:
-            raise ValueError("NeighborMeans needs at least 2 training rows")
-        distances, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k + 1)
-        distances, indices = _drop_self(distances, indices)
-        return self._describe(X, distances, indices)
+        return self._describe(X, *_nearest_others(self.index_, X[:, :2], self.n_neighbors, self))
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Describe new rows by their nearest training rows."""
         check_is_fitted(self, "index_")
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        k = min(self.n_neighbors, self.index_.n_samples_fit_)
-        distances, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k)
-        return self._describe(X, distances, indices)
+        return self._describe(X, *_nearest(self.index_, X[:, :2], self.n_neighbors))
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """``near_distance``, then ``near_<column>`` and ``vs_near_<column>`` per value."""
@@ -307,19 +309,14 @@ class NeighborTrend(TransformerMixin, BaseEstimator):
                       **fit_params: Any) -> np.ndarray:
         """Fit, then describe each training row by its neighbours *other than itself*."""
         X = self._fit(X, y)
-        k_max = min(max(self.ks_), len(X) - 1)
-        if k_max < 1:
-            raise ValueError("NeighborTrend needs at least 2 training rows")
-        distances, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k_max + 1)
-        _, indices = _drop_self(distances, indices)
+        _, indices = _nearest_others(self.index_, X[:, :2], max(self.ks_), self)
         return self._describe(X, indices)
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Describe new rows by their nearest training rows."""
         check_is_fitted(self, "index_")
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        k_max = min(max(self.ks_), self.index_.n_samples_fit_)
-        _, indices = self.index_.kneighbors(X[:, :2], n_neighbors=k_max)
+        _, indices = _nearest(self.index_, X[:, :2], max(self.ks_))
         return self._describe(X, indices)
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
