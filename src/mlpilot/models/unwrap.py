@@ -26,7 +26,7 @@ def unwrap_threshold(model: Any) -> Any:
     return inner
 
 
-_SEED_MEMBER = re.compile(r"seed\d+")
+_SEED_MEMBER = re.compile(r"(seed|fold)\d+")
 
 
 def seed_member_name(seed: int) -> str:
@@ -35,9 +35,15 @@ def seed_member_name(seed: int) -> str:
     return f"seed{seed}"
 
 
+def fold_member_name(fold: int) -> str:
+    """The name of a fold bag's member (``search/bagging.py``): the model of fold ``fold``."""
+    return f"fold{fold}"
+
+
 def unwrap_seeds(model: Any) -> Any:
-    """The first seed of a seed average (one pipeline under several seeds, members named by
-    :func:`seed_member_name`), else the model itself."""
+    """The first copy of a seed average or a fold bag (one pipeline under several seeds, or
+    fitted on several folds' rows: members named by :func:`seed_member_name` or
+    :func:`fold_member_name`), else the model itself."""
     members = getattr(model, "estimators", None)
     if (isinstance(members, list | tuple) and members
             and all(isinstance(m, tuple) and _SEED_MEMBER.fullmatch(str(m[0]))
@@ -48,9 +54,28 @@ def unwrap_seeds(model: Any) -> Any:
 
 
 def seed_count(model: Any) -> int:
-    """How many seeds the model averages (1 unless it is a seed average)."""
+    """How many copies the model averages: seeds, or fold models (1 for a plain model)."""
     inner = unwrap_threshold(model)
     return len(inner.estimators) if unwrap_seeds(inner) is not inner else 1
+
+
+def fold_bag_members(model: Any) -> tuple[int, int, int]:
+    """(members that are fold bags, members, folds per bag) of the final model; a single
+    model counts as one member. The report says how the model was trained from it."""
+    inner = unwrap_threshold(model)
+    members = [inner]
+    if ensemble_weights(inner):
+        members = list(getattr(inner, "estimators_", None) or [e for _, e in inner.estimators])
+    bags = [m for m in members if is_fold_bag(m)]
+    folds = len(bags[0].estimators) if bags else 0
+    return len(bags), len(members), folds
+
+
+def is_fold_bag(model: Any) -> bool:
+    """Whether the model is a fold bag: copies fitted on the folds' rows, not on all rows."""
+    inner = unwrap_threshold(model)
+    return (unwrap_seeds(inner) is not inner
+            and str(inner.estimators[0][0]).startswith(fold_member_name(0)[:-1]))
 
 
 def ensemble_weights(model: Any) -> dict[str, float]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from mlpilot.evaluate.metrics import Metric, get_metric
 from mlpilot.features.images import ImageLayout
-from mlpilot.models.unwrap import ensemble_weights, seed_count
+from mlpilot.models.unwrap import ensemble_weights, fold_bag_members, seed_count
 from mlpilot.report.neural import Mistakes, find_history, image_layout, misclassified
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def gather(project: Project, record: ModelRecord | None = None) -> ReportData:
                "cv_std": record.cv_std, "created": f"{record.created_at:%Y-%m-%d %H:%M}",
                "versions": json.loads(record.library_versions_json or "{}"),
                "folds": project.config.cv_folds, "seed": project.config.seed,
-               "seeds": seed_count(model)},
+               "seeds": seed_count(model), "fold_bags": fold_bag_members(model)},
         evaluation=evaluation,
         leaderboard=_with_final(project.leaderboard(record), record),
         pipeline_html=estimator_html_repr(model),

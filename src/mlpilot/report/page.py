@@ -328,10 +328,18 @@ def _model_text(d: ReportData) -> str:
     m = d.metric
     kind = "a weighted ensemble" if d.ensemble else "a single model"
     seeds = d.model.get("seeds", 1)
+    bags, members, folds = d.model.get("fold_bags", (0, 1, 0))
     refit = (f"refitted on all {d.split['n_train']:,} training rows under {seeds} random seeds "
              "and averaged (at least as good as the seeds on average for this metric; the "
              "cross-validation below is one seed's)" if seeds > 1
              else f"refitted on all {d.split['n_train']:,} training rows")
+    if bags:
+        whose = ("" if members == 1 else
+                 f"{'each' if bags == members else bags} of its {members} members being ")
+        refit = (f"{whose}the average of its {folds} cross-validation fold models, each "
+                 f"fitted on {folds - 1}/{folds} of the {d.split['n_train']:,} training rows "
+                 "(the cross-validation below scores exactly these models, on the rows each "
+                 "did not see; their average is at least as good for this metric)")
     return (f"Model #{d.model['id']}, {d.model['name']}, is {kind} behind mlpilot's automatic "
             f"preprocessing (prepare.py), {refit}. "
             f"Cross-validation ({d.model['folds']}-fold): {m.format(d.model['cv_mean'])} ± "

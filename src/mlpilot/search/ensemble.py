@@ -39,7 +39,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch, get_tags
+from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -345,13 +345,21 @@ class WeightedEnsemble(BaseEstimator):
     ``estimators`` are ``(name, estimator)`` pairs, cloned and refitted on ``fit``, ``n_jobs``
     at a time (joblib); ``weights`` (default: equal) are normalized. ``X`` goes to the members
     untouched, so pipelines that select pandas columns keep working.
+
+    ``cv`` (a splitter with one split per member, or None): member *i* learns on the
+    training rows of split *i* only, not on all rows. With the search's own folds this is
+    k-fold bagging (AutoGluon's): the members are the cross-validation's fold models, so
+    the out-of-fold score is theirs, and their average on new rows is at least as good as
+    they are on average for a loss convex in the predictions. Each member also fits its
+    own preprocessing (``search/bagging.py`` says why that matters).
     """
 
     def __init__(self, estimators: Members, weights: Sequence[float] | None = None,
-                 n_jobs: int | None = None) -> None:
+                 n_jobs: int | None = None, cv: Any = None) -> None:
         self.estimators = estimators
         self.weights = weights
         self.n_jobs = n_jobs
+        self.cv = cv
 
     def _validated_weights(self) -> np.ndarray:
         if not self.estimators:
@@ -371,13 +379,41 @@ class WeightedEnsemble(BaseEstimator):
     def _fit_members(self, X: Any, y: Any) -> None:
         self.weights_ = self._validated_weights()
         validate_data(self, X, skip_check_array=True)  # n_features_in_, feature_names_in_
+        rows = self._member_rows(X, y)
+        jobs = ((clone(est), X if r is None else _safe_indexing(X, r),
+                 y if r is None else _safe_indexing(y, r))
+                for (_, est), r in zip(self.estimators, rows, strict=True))
         if self.n_jobs in (None, 1) or len(self.estimators) == 1:
-            self.estimators_ = [clone(est).fit(X, y) for _, est in self.estimators]
+            self.estimators_ = [est.fit(X_part, y_part) for est, X_part, y_part in jobs]
         else:
             self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(clone(est), X, y) for _, est in self.estimators)
+                delayed(_fit_member)(est, X_part, y_part) for est, X_part, y_part in jobs)
         self.named_estimators_ = Bunch(**{
             name: est for (name, _), est in zip(self.estimators, self.estimators_, strict=True)})
+
+    def __getstate__(self) -> dict[str, Any]:
+        # named_estimators_ repeats estimators_: saved twice, a fold bag of an ensemble
+        # wrote every fitted pipeline twice over (skops does not share repeated objects).
+        state = dict(super().__getstate__())
+        state.pop("named_estimators_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "estimators_" in state and "named_estimators_" not in state:
+            self.named_estimators_ = Bunch(**{
+                name: est for (name, _), est in zip(self.estimators, self.estimators_,
+                                                    strict=True)})
+
+    def _member_rows(self, X: Any, y: Any) -> list[np.ndarray | None]:
+        """The rows each member learns on: all (None), or its split's training rows."""
+        if self.cv is None:
+            return [None] * len(self.estimators)
+        splits = [train for train, _ in self.cv.split(X, y)]
+        if len(splits) != len(self.estimators):
+            raise ValueError(f"cv gives {len(splits)} splits for {len(self.estimators)} "
+                             "estimators: a fold bag needs one split per member")
+        return splits
 
     def _check_X(self, X: Any) -> None:
         check_is_fitted(self)

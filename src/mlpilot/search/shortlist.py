@@ -37,6 +37,7 @@ from sklearn.pipeline import Pipeline
 from mlpilot.errors import TrainingError
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.zoo import Candidate
+from mlpilot.search.bagging import pack_model
 
 #: Rows of the smallest halving rung (below 3x this, every candidate sees all rows at once).
 MIN_RUNG_ROWS = 1_500
@@ -64,6 +65,9 @@ class CandidateScore:
     reused: bool = False
     n_rows: int | None = None  # training rows this result was cross-validated on
     oof: np.ndarray | None = field(default=None, repr=False)  # OOF predictions (last rung)
+    #: The fitted pipeline of each fold (last rung, pickled; ``search/bagging.py``): the
+    #: final model can be their average without fitting anything again. Not stored.
+    fold_models: list[bytes] | None = field(default=None, repr=False)
 
     @property
     def mean(self) -> float | None:
@@ -268,7 +272,7 @@ def shortlist(
             jobs = 1 if candidate.family == "baseline" else n_jobs
             score = cross_validate_candidate(
                 candidate, Xr, yr, preprocessor, task, metric, make_cv(task, n_splits, seed),
-                seed, jobs, want_oof=last)
+                seed, jobs, want_oof=last, keep_models=last)
             last_fit[candidate.name] = (size, time.perf_counter() - t0)
             rung_seconds.append(last_fit[candidate.name][1])
             score.n_rows = size
@@ -349,17 +353,20 @@ def build_pipeline(candidate: Candidate,
 def cross_validate_candidate(candidate: Candidate, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
                              preprocessor: BaseEstimator | Mapping[str, BaseEstimator], task: str,
                              metric: Metric, cv: KFold | StratifiedKFold, seed: int, n_jobs: int,
-                             want_oof: bool = False) -> CandidateScore:
-    """K-fold scores (and OOF predictions) of one candidate; a failure is a result too."""
+                             want_oof: bool = False, keep_models: bool = False) -> CandidateScore:
+    """K-fold scores (and OOF predictions, fitted fold models) of one candidate; a failure
+    is a result too."""
     pipeline = build_pipeline(candidate, preprocessor, task, seed)
     try:
-        folds = cross_validate_pipeline(pipeline, X, y, task, metric, cv, n_jobs, want_oof)
+        folds = cross_validate_pipeline(pipeline, X, y, task, metric, cv, n_jobs, want_oof,
+                                        keep_models)
     except Exception as exc:  # a family failing must not stop the others
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return CandidateScore(candidate.name, candidate.family, "failed", error=message)
     return CandidateScore(candidate.name, candidate.family, "done", folds.scores,
                           fit_time=float(np.mean(folds.fit_times)),
-                          score_time=float(np.mean(folds.score_times)), oof=folds.oof)
+                          score_time=float(np.mean(folds.score_times)), oof=folds.oof,
+                          fold_models=folds.models)
 
 
 @dataclass
@@ -368,13 +375,17 @@ class FoldResults:
     fit_times: list[float]
     score_times: list[float]
     oof: np.ndarray | None
+    models: list[bytes] | None = None  # each fold's fitted pipeline, pickled (when kept)
 
 
 def cross_validate_pipeline(pipeline: BaseEstimator, X: pd.DataFrame,
                             y: pd.Series | pd.DataFrame, task: str, metric: Metric,
                             cv: KFold | StratifiedKFold, n_jobs: int,
-                            want_oof: bool = False) -> FoldResults:
-    """Fit and score each fold through joblib (any backend: loky, threads, Dask)."""
+                            want_oof: bool = False, keep_models: bool = False) -> FoldResults:
+    """Fit and score each fold through joblib (any backend: loky, threads, Dask).
+
+    ``keep_models``: also bring back each fold's fitted pipeline, pickled in the worker
+    (``None`` for all when one is too large to keep: see :func:`pack_model`)."""
     splits = list(cv.split(X, y if task in ("binary", "multiclass") else None))
     oof_wanted = want_oof and task != "multilabel"
     with warnings.catch_warnings():
@@ -383,19 +394,23 @@ def cross_validate_pipeline(pipeline: BaseEstimator, X: pd.DataFrame,
         warnings.filterwarnings("ignore", message="A worker stopped while some jobs",
                                 category=UserWarning)
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_fit_fold)(clone(pipeline), X, y, train, test, metric, oof_wanted)
+            delayed(_fit_fold)(clone(pipeline), X, y, train, test, metric, oof_wanted,
+                               keep_models)
             for train, test in splits)
     oof = None
     if oof_wanted:
         oof = assemble_oof([(test, r[3]) for (_, test), r in zip(splits, results, strict=True)],
                            len(X))
+    models = [r[4] for r in results]
     return FoldResults([r[0] for r in results], [r[1] for r in results],
-                       [r[2] for r in results], oof)
+                       [r[2] for r in results], oof,
+                       models if keep_models and all(m is not None for m in models) else None)
 
 
 def _fit_fold(pipeline: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
-              train: np.ndarray, test: np.ndarray, metric: Metric,
-              want_oof: bool) -> tuple[float, float, float, np.ndarray | None]:
+              train: np.ndarray, test: np.ndarray, metric: Metric, want_oof: bool,
+              keep_model: bool = False,
+              ) -> tuple[float, float, float, np.ndarray | None, bytes | None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=ConvergenceWarning)
@@ -408,7 +423,7 @@ def _fit_fold(pipeline: BaseEstimator, X: pd.DataFrame, y: pd.Series | pd.DataFr
         score = metric.from_sklearn(get_scorer(metric.scorer)(pipeline, Xt, yt))
         oof = fold_predictions(pipeline, Xt) if want_oof else None
         score_time = time.perf_counter() - t0
-    return score, fit_time, score_time, oof
+    return score, fit_time, score_time, oof, pack_model(pipeline) if keep_model else None
 
 
 def assemble_oof(predictions: Sequence[tuple[np.ndarray, np.ndarray | None]],

@@ -17,15 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import effective_n_jobs
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 
 from mlpilot.evaluate.metrics import Metric
-from mlpilot.models.unwrap import unwrap_seeds
+from mlpilot.models.unwrap import is_fold_bag, unwrap_seeds
 from mlpilot.models.zoo import Candidate
+from mlpilot.search.bagging import fitted_fold_bag, with_fold_bags
 from mlpilot.search.ensemble import (
     EnsembleChoice,
     WeightedEnsemble,
@@ -33,7 +34,7 @@ from mlpilot.search.ensemble import (
     score_predictions,
 )
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
-from mlpilot.search.seeds import with_seed_copies
+from mlpilot.search.seeds import CONVEX_METRICS, with_seed_copies
 from mlpilot.search.shortlist import (
     MAX_FINALISTS,
     CandidateScore,
@@ -118,8 +119,8 @@ def train_final(
                         sensitive={c.name for c in candidates if c.seed_varies}, task=task,
                         metric=metric, n_splits=n_splits, n_jobs=n_jobs,
                         seconds_left=budget - (time.perf_counter() - started),
-                        margin=REFIT_MARGIN)
-    model.fit(X, y)
+                        margin=REFIT_MARGIN, cv=make_cv(task, n_splits, seed))
+    model = unfreeze(model.fit(X, y))
     importances = feature_importances(model, X, y, metric, seed,
                                       seconds=budget - (time.perf_counter() - started))
     return TrainOutcome(leaderboard, model, chosen, choice, importances,
@@ -130,24 +131,42 @@ def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, fl
                 scores: Mapping[str, CandidateScore], *, sensitive: set[str], task: str,
                 metric: Metric, n_splits: int, n_jobs: int, seconds_left: float,
                 margin: float = 1.0,
-                fitted: Mapping[str, BaseEstimator] | None = None) -> BaseEstimator:
-    """The unfitted final model: the chosen pipeline, or the weighted ensemble, with each
-    seed-sensitive member averaged over as many seeds as ``margin`` × the time left pays
-    for (``margin`` < 1 keeps time for the work after the refit).
+                fitted: Mapping[str, BaseEstimator] | None = None,
+                cv: Any = None) -> BaseEstimator:
+    """The unfitted final model: the chosen pipeline, or the weighted ensemble, with as
+    many members as ``margin`` × the time left pays for (``margin`` < 1 keeps time for the
+    work after the refit) made fold bags on ``cv``, the search's folds (``search/bagging.py``),
+    and the other seed-sensitive ones averaged over a few seeds (``search/seeds.py``).
 
     ``fitted`` holds members already fitted on these same rows (the current model's, when
-    ``tune`` re-ensembles): they join frozen, so ``fit`` skips them; pass the fitted model
+    ``tune`` re-ensembles), and a member whose score kept its fold models (``fold_models``)
+    becomes their bag: both join frozen, so ``fit`` skips them; pass the fitted model
     through :func:`unfreeze` afterwards.
     """
     fitted = fitted or {}
     members = {name: pipelines[name] for name, w in weights.items() if w > 0}
-    reused = {name: FrozenEstimator(fitted[name]) for name in members if name in fitted}
+    reused: dict[str, BaseEstimator] = {
+        name: FrozenEstimator(fitted[name]) for name in members if name in fitted}
+    if cv is not None and metric.name in CONVEX_METRICS and task != "multilabel":
+        # The search already fitted these members on cv's folds: their bag costs nothing.
+        for name in members:
+            blobs = scores[name].fold_models if name in scores else None
+            if name not in reused and blobs and len(blobs) == cv.get_n_splits():
+                reused[name] = fitted_fold_bag(blobs, cv, task)
     fresh = {name: p for name, p in members.items() if name not in reused}
     refit = {name: _refit_seconds(scores.get(name), n_splits) for name in fresh}
     workers = max(1, effective_n_jobs(n_jobs))
-    fresh, _ = with_seed_copies(fresh, refit, sensitive=sensitive, task=task,
-                                metric=metric, seconds_left=margin * seconds_left,
-                                workers=workers)
+    seconds = margin * seconds_left
+    if cv is not None:
+        fold_seconds = {name: float(scores[name].fit_time or 0.0) for name in fresh
+                        if name in scores}
+        fresh, seconds = with_fold_bags(fresh, weights, fold_seconds, task=task,
+                                        metric=metric, cv=cv, seconds_left=seconds,
+                                        workers=workers)
+    plain = {name: p for name, p in fresh.items() if not is_fold_bag(p)}
+    seeded, _ = with_seed_copies(plain, refit, sensitive=sensitive, task=task,
+                                 metric=metric, seconds_left=seconds, workers=workers)
+    fresh = {**fresh, **seeded}
     members = {name: reused.get(name) or fresh[name] for name in members}
     if len(members) == 1:
         return next(iter(members.values()))
@@ -155,20 +174,29 @@ def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, fl
 
 
 def unfreeze(model: BaseEstimator) -> BaseEstimator:
-    """The fitted final model with :func:`final_model`'s frozen members unwrapped, so the
-    saved model holds plain pipelines (reports, export and serving read them)."""
-    def plain(member: BaseEstimator) -> BaseEstimator:
-        return member.estimator if isinstance(member, FrozenEstimator) else member
-
+    """The fitted final model with :func:`final_model`'s frozen members unwrapped (those of
+    its fold bags too), so the saved model holds plain pipelines (reports, export and
+    serving read them)."""
     if isinstance(model, FrozenEstimator):
-        return plain(model)
+        return unfreeze(model.estimator)
     if isinstance(model, WeightedEnsemble):
-        model.estimators = [(name, plain(est)) for name, est in model.estimators]
-        model.estimators_ = [plain(est) for est in model.estimators_]
+        # The members' templates go back to unfitted copies: a frozen member's template
+        # is the fitted model itself, which would be saved twice.
+        model.estimators = [(name, _unfitted(est)) for name, est in model.estimators]
+        model.estimators_ = [unfreeze(est) for est in model.estimators_]
         model.named_estimators_ = Bunch(**{
             name: est for (name, _), est in zip(model.estimators, model.estimators_,
                                                 strict=True)})
     return model
+
+
+def _unfitted(member: BaseEstimator) -> BaseEstimator:
+    """An unfitted copy of a member (of a frozen one: of what it wraps), all the way down."""
+    inner = member.estimator if isinstance(member, FrozenEstimator) else member
+    if isinstance(inner, WeightedEnsemble):
+        return clone(inner).set_params(
+            estimators=[(name, _unfitted(est)) for name, est in inner.estimators])
+    return clone(inner)
 
 
 def _refit_seconds(score: CandidateScore | None, n_splits: int) -> float:
@@ -319,18 +347,20 @@ def _tuned_score(result: Any, untuned: CandidateScore | None, X: pd.DataFrame,
     if result.oof is not None and result.oof_fold_scores is not None:
         return CandidateScore(name, family, "done", list(result.oof_fold_scores),
                               fit_time=_best_trial_fit_seconds(result), n_rows=len(X),
-                              oof=result.oof)
+                              oof=result.oof, fold_models=result.fold_models)
     if (untuned is not None and untuned.oof is not None and result.default_score is not None
             and result.best_score == result.default_score):
         return CandidateScore(name, family, "done", list(untuned.fold_scores),
                               fit_time=untuned.fit_time, score_time=untuned.score_time,
-                              n_rows=len(X), oof=untuned.oof)
+                              n_rows=len(X), oof=untuned.oof,
+                              fold_models=untuned.fold_models)
     folds = cross_validate_pipeline(result.pipeline(), X, y, task, metric,
-                                    make_cv(task, n_splits, seed), n_jobs, want_oof=True)
+                                    make_cv(task, n_splits, seed), n_jobs, want_oof=True,
+                                    keep_models=True)
     return CandidateScore(name, family, "done", folds.scores,
                           fit_time=float(np.mean(folds.fit_times)),
                           score_time=float(np.mean(folds.score_times)),
-                          n_rows=len(X), oof=folds.oof)
+                          n_rows=len(X), oof=folds.oof, fold_models=folds.models)
 
 
 def _best_trial_fit_seconds(result: Any) -> float | None:
@@ -426,7 +456,7 @@ def tune_and_choose(
         model = final_model(pipelines, weights, {s.name: s for s in board.rows},
                             sensitive=sensitive, task=task, metric=metric, n_splits=n_splits,
                             n_jobs=n_jobs, seconds_left=budget - (time.perf_counter() - started),
-                            margin=REFIT_MARGIN, fitted=fitted)
+                            margin=REFIT_MARGIN, fitted=fitted, cv=make_cv(task, n_splits, seed))
         model = unfreeze(model.fit(X, y))
     return TuneReport(results, tuned, choice, chosen, improved, model,
                       seconds=time.perf_counter() - started)

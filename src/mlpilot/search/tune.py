@@ -38,6 +38,7 @@ from mlpilot.features.transformers import ClusterSimilarity, LogTransformer
 from mlpilot.models.space import Categorical, Dimension, Float, Int
 from mlpilot.models.space import distributions as space_distributions
 from mlpilot.models.zoo import Candidate
+from mlpilot.search.bagging import pack_model
 from mlpilot.search.shortlist import (
     assemble_oof,
     build_pipeline,
@@ -134,6 +135,8 @@ class TuneResult:
     #: ensemble selection need not cross-validate the tuned pipeline again.
     oof: np.ndarray | None = field(default=None, repr=False)
     oof_fold_scores: list[float] | None = None  # the per-fold scores behind ``oof``
+    #: The best trial's fitted fold pipelines, pickled (``search/bagging.py``), when kept.
+    fold_models: list[bytes] | None = field(default=None, repr=False)
 
     def pipeline(self) -> Pipeline:
         """The unfitted ``Pipeline(preprocess, model)`` with ``best_params`` set."""
@@ -220,7 +223,7 @@ def tune(
     cv = make_cv(task, n_splits, seed)
     common = {"X": X, "y": y, "pipeline": pipeline, "metric": metric, "cv": cv,
               "defaults": defaults, "n_jobs": n_jobs}
-    oof: tuple[np.ndarray, list[float]] | None = None
+    oof: tuple[np.ndarray, list[float], list[bytes] | None] | None = None
     if strategy == "optuna":
         model_prefix = "model__" + candidate.param_prefix(task)
         portfolio = [{model_prefix + k: _plain(v) for k, v in settings.items()}
@@ -244,6 +247,7 @@ def tune(
         base_pipeline=pipeline,
         study_name=(study_name or f"mlpilot-{candidate.name}") if strategy == "optuna" else None,
         oof=oof[0] if oof else None, oof_fold_scores=oof[1] if oof else None,
+        fold_models=oof[2] if oof else None,
     )
     _emit(on_event, "done", result)
     return result
@@ -260,7 +264,8 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
                  pruner: optuna.pruners.BasePruner | None,
                  on_event: TuneEvent | None, portfolio: Sequence[dict[str, Any]] = (),
                  default_scores: Sequence[float] | None = None,
-                 task: str = "regression") -> tuple[_Found, tuple[np.ndarray, list[float]] | None]:
+                 task: str = "regression",
+                 ) -> tuple[_Found, tuple[np.ndarray, list[float], list[bytes] | None] | None]:
     import optuna
 
     folds = list(cv.split(X, y))
@@ -322,18 +327,22 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
             scores: list[float] = []
             fit_times: list[float] = []
             predictions: list[tuple[np.ndarray, np.ndarray | None]] = []
+            models: list[bytes | None] = []
             for batch in _batches(folds, workers):
                 if workers > 1:  # folds of a batch in parallel, reported in fold order
                     results = parallel(delayed(_fit_score)(clone(pipe), X, y, train, test,
-                                                           scorer, want_oof)
+                                                           scorer, want_oof, want_oof)
                                        for train, test in batch)
                 else:
-                    results = [_fit_score(clone(pipe), X, y, train, test, scorer, want_oof)
+                    results = [_fit_score(clone(pipe), X, y, train, test, scorer, want_oof,
+                                          want_oof)
                                for train, test in batch]
-                for (_, test), (score, fit_time, predicted) in zip(batch, results, strict=True):
+                for (_, test), (score, fit_time, predicted, model) in zip(batch, results,
+                                                                           strict=True):
                     scores.append(metric.from_sklearn(score))
                     fit_times.append(fit_time)
                     predictions.append((test, predicted))
+                    models.append(model)
                     trial.report(float(np.mean(scores)), step=len(scores) - 1)
                 trial.set_user_attr("fold_scores", scores)
                 trial.set_user_attr("mean_fit_time", float(np.mean(fit_times)))
@@ -342,7 +351,8 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
             mean = float(np.mean(scores))
             if want_oof and ("score" not in best_oof or metric.better(mean, best_oof["score"])):
                 best_oof.update(score=mean, trial=trial.number, folds=list(scores),
-                                oof=assemble_oof(predictions, len(y)))
+                                oof=assemble_oof(predictions, len(y)),
+                                models=models if all(m is not None for m in models) else None)
             return mean
 
         def callback(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
@@ -374,7 +384,7 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
     default = next((t for t in complete if t.user_attrs.get(_DEFAULT_ATTR)), None)
     oof = None
     if best_oof.get("trial") == best.number and best_oof.get("oof") is not None:
-        oof = (best_oof["oof"], best_oof["folds"])
+        oof = (best_oof["oof"], best_oof["folds"], best_oof["models"])
     found = (_trial_params(best, space), float(best.value),  # type: ignore[arg-type]
              float(default.value) if default is not None else None, rows)  # type: ignore[arg-type]
     return found, oof
@@ -423,15 +433,17 @@ def _decode(space: dict[str, Dimension], raw: Mapping[str, Any]) -> dict[str, An
 
 
 def _fit_score(pipe: Pipeline, X: Any, y: Any, train: np.ndarray, test: np.ndarray,
-               scorer: Any, want_oof: bool = False) -> tuple[float, float, np.ndarray | None]:
+               scorer: Any, want_oof: bool = False, keep_model: bool = False,
+               ) -> tuple[float, float, np.ndarray | None, bytes | None]:
     """Fit on one fold's training rows, score on its held-out rows (sklearn's sign), and
-    keep the held-out predictions if asked."""
+    keep the held-out predictions and the fitted pipeline (pickled) if asked."""
     start = time.perf_counter()
     pipe.fit(_rows(X, train), _rows(y, train))
     fit_time = time.perf_counter() - start
     held_out = _rows(X, test)
     predicted = fold_predictions(pipe, held_out) if want_oof else None
-    return float(scorer(pipe, held_out, _rows(y, test))), fit_time, predicted
+    return (float(scorer(pipe, held_out, _rows(y, test))), fit_time, predicted,
+            pack_model(pipe) if keep_model else None)
 
 
 def _rows(data: Any, index: np.ndarray) -> Any:
