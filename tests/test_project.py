@@ -20,6 +20,7 @@ from mlpilot.errors import (
     TestSetReuseWarning,
     TrainingError,
 )
+from mlpilot.models.unwrap import unwrap_seeds
 from mlpilot.models.zoo import baseline_candidates
 from mlpilot.project.config import load_config
 
@@ -98,7 +99,7 @@ def test_no_step_before_evaluation_reads_a_test_row(tmp_path: Path) -> None:
     X, y = project.training_data()
     assert len(X) == project.split().n_train and y.max() < 1e9
     result = project.train(candidates=baseline_candidates()[:2])
-    model = project.load_model(result.model)
+    model = unwrap_seeds(project.load_model(result.model))  # a fold bag's first pipeline
     columns = model.named_steps["preprocess"].named_steps["columns"]
     encoder = columns.named_transformers_["categories"][-1]
     assert "POISON" not in set(encoder.categories_[0])
