@@ -51,6 +51,6 @@ CANDIDATES: tuple[Candidate, ...] = (
               task_spaces=per_task(
                   regression={f"regressor__{k}": v for k, v in _MLP_SPACE.items()},
                   classification=_MLP_SPACE),
-              key_param="learning_rate", seed_varies=True,
+              key_param="learning_rate", seed_varies=True, keeps_fold_models=False,
               summary="Keras multilayer perceptron (2 x 64 ReLU, Adam, early stopping)"),
 )

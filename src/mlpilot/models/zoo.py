@@ -68,6 +68,10 @@ class Candidate:
     #: Whether the fitted model changes with its seed (row/column sampling, random initial
     #: weights): the final refit may then average a few seeds (``search/seeds.py``).
     seed_varies: bool = False
+    #: Whether the search keeps each fold's fitted model for the final fold bag
+    #: (``search/bagging.py``). A Keras model pickles through its saving format, ~2 s a
+    #: fold: on a small table more than its whole cross-validation.
+    keeps_fold_models: bool = True
     #: How a fit's time grows with the training rows (time ~ rows ** growth), so that the
     #: shortlist can foresee what the next, larger halving rung will cost. Histogram
     #: boosting bins the rows once and is then nearly flat (housing, 5 folds on 2 cores:

@@ -359,7 +359,7 @@ def cross_validate_candidate(candidate: Candidate, X: pd.DataFrame, y: pd.Series
     pipeline = build_pipeline(candidate, preprocessor, task, seed)
     try:
         folds = cross_validate_pipeline(pipeline, X, y, task, metric, cv, n_jobs, want_oof,
-                                        keep_models)
+                                        keep_models and candidate.keeps_fold_models)
     except Exception as exc:  # a family failing must not stop the others
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return CandidateScore(candidate.name, candidate.family, "failed", error=message)

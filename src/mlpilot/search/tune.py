@@ -233,7 +233,8 @@ def tune(
                                   seed=seed, storage_url=storage_url,
                                   study_name=study_name or f"mlpilot-{candidate.name}",
                                   pruner=pruner, on_event=on_event, portfolio=portfolio,
-                                  default_scores=default_scores, task=task)
+                                  default_scores=default_scores, task=task,
+                                  keep_models=candidate.keeps_fold_models)
     else:
         found = _tune_sklearn(**common, strategy=strategy, space=space,
                               param_grid=param_grid, n_trials=n_trials, seed=seed)
@@ -264,7 +265,7 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
                  pruner: optuna.pruners.BasePruner | None,
                  on_event: TuneEvent | None, portfolio: Sequence[dict[str, Any]] = (),
                  default_scores: Sequence[float] | None = None,
-                 task: str = "regression",
+                 task: str = "regression", keep_models: bool = True,
                  ) -> tuple[_Found, tuple[np.ndarray, list[float], list[bytes] | None] | None]:
     import optuna
 
@@ -313,6 +314,7 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
 
         best_oof: dict[str, Any] = {}  # the best finished trial's out-of-fold predictions
         want_oof = task != "multilabel"
+        keep = want_oof and keep_models  # ... and its fitted fold models (search/bagging)
 
         def evaluate(trial: optuna.Trial) -> float:
             is_default = bool(trial.user_attrs.get(_DEFAULT_ATTR))
@@ -331,11 +333,11 @@ def _tune_optuna(*, X: pd.DataFrame, y: pd.Series | pd.DataFrame, pipeline: Pipe
             for batch in _batches(folds, workers):
                 if workers > 1:  # folds of a batch in parallel, reported in fold order
                     results = parallel(delayed(_fit_score)(clone(pipe), X, y, train, test,
-                                                           scorer, want_oof, want_oof)
+                                                           scorer, want_oof, keep)
                                        for train, test in batch)
                 else:
                     results = [_fit_score(clone(pipe), X, y, train, test, scorer, want_oof,
-                                          want_oof)
+                                          keep)
                                for train, test in batch]
                 for (_, test), (score, fit_time, predicted, model) in zip(batch, results,
                                                                            strict=True):
