@@ -47,6 +47,12 @@ from mlpilot.search.ensemble import WeightedEnsemble, weighted_ensemble
 from mlpilot.search.seeds import CONVEX_METRICS
 
 
+def bagging_applies(metric: Metric, task: str) -> bool:
+    """Whether fold bags are used: for a loss convex in the predictions (the average is then
+    at least as good as its members on average), and not for multilabel targets."""
+    return metric.name in CONVEX_METRICS and task != "multilabel"
+
+
 def fold_bag(pipeline: BaseEstimator, cv: object, task: str,
              n_jobs: int | None = None) -> WeightedEnsemble:
     """The unfitted average of one copy of ``pipeline`` per split of ``cv``, each to be
@@ -99,7 +105,7 @@ def with_fold_bags(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str,
     member with no known time is not bagged. Every member's plain refit on all rows
     (``n_splits / (n_splits - 1)`` fold fits) is paid first.
     """
-    if metric.name not in CONVEX_METRICS or task == "multilabel":
+    if not bagging_applies(metric, task):
         return dict(pipelines), seconds_left
     n_splits = cv.get_n_splits()  # type: ignore[attr-defined]
     refit = {name: fold_seconds.get(name, 0.0) * n_splits / max(n_splits - 1, 1)

@@ -26,7 +26,7 @@ from sklearn.utils import Bunch
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.unwrap import is_fold_bag, unwrap_seeds
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.bagging import fitted_fold_bag, with_fold_bags
+from mlpilot.search.bagging import bagging_applies, fitted_fold_bag, with_fold_bags
 from mlpilot.search.ensemble import (
     EnsembleChoice,
     WeightedEnsemble,
@@ -34,7 +34,7 @@ from mlpilot.search.ensemble import (
     score_predictions,
 )
 from mlpilot.search.ensemble import weighted_ensemble as build_weighted_ensemble
-from mlpilot.search.seeds import CONVEX_METRICS, with_seed_copies
+from mlpilot.search.seeds import with_seed_copies
 from mlpilot.search.shortlist import (
     MAX_FINALISTS,
     CandidateScore,
@@ -126,6 +126,7 @@ def train_final(
                         metric=metric, n_splits=n_splits, n_jobs=n_jobs,
                         seconds_left=budget - (time.perf_counter() - started),
                         margin=REFIT_MARGIN, cv=make_cv(task, n_splits, seed))
+    _drop_fold_models(leaderboard.rows)
     model = unfreeze(model.fit(X, y))
     importances = feature_importances(model, X, y, metric, seed,
                                       seconds=min(budget - (time.perf_counter() - started),
@@ -154,7 +155,7 @@ def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, fl
     members = {name: pipelines[name] for name, w in weights.items() if w > 0}
     reused: dict[str, BaseEstimator] = {
         name: FrozenEstimator(fitted[name]) for name in members if name in fitted}
-    if cv is not None and metric.name in CONVEX_METRICS and task != "multilabel":
+    if cv is not None and bagging_applies(metric, task):
         # The search already fitted these members on cv's folds: their bag costs nothing.
         for name in members:
             blobs = scores[name].fold_models if name in scores else None
@@ -195,6 +196,13 @@ def unfreeze(model: BaseEstimator) -> BaseEstimator:
             name: est for (name, _), est in zip(model.estimators, model.estimators_,
                                                 strict=True)})
     return model
+
+
+def _drop_fold_models(rows: Sequence[CandidateScore]) -> None:
+    """Let go of the pickled fold models once the final model holds what it uses: six
+    finalists' five folds are hundreds of MB that the leaderboard need not keep."""
+    for row in rows:
+        row.fold_models = None
 
 
 def _unfitted(member: BaseEstimator) -> BaseEstimator:
@@ -465,5 +473,8 @@ def tune_and_choose(
                             n_jobs=n_jobs, seconds_left=budget - (time.perf_counter() - started),
                             margin=REFIT_MARGIN, fitted=fitted, cv=make_cv(task, n_splits, seed))
         model = unfreeze(model.fit(X, y))
+    _drop_fold_models(board.rows)
+    for result in results:
+        result.fold_models = None
     return TuneReport(results, tuned, choice, chosen, improved, model,
                       seconds=time.perf_counter() - started)
