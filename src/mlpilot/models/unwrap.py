@@ -26,7 +26,8 @@ def unwrap_threshold(model: Any) -> Any:
     return inner
 
 
-_SEED_MEMBER = re.compile(r"(seed|fold)\d+")
+_FOLD = "fold"
+_SEED_MEMBER = re.compile(rf"(seed|{_FOLD})\d+")
 
 
 def seed_member_name(seed: int) -> str:
@@ -37,7 +38,7 @@ def seed_member_name(seed: int) -> str:
 
 def fold_member_name(fold: int) -> str:
     """The name of a fold bag's member (``search/bagging.py``): the model of fold ``fold``."""
-    return f"fold{fold}"
+    return f"{_FOLD}{fold}"
 
 
 def unwrap_seeds(model: Any) -> Any:
@@ -75,7 +76,7 @@ def is_fold_bag(model: Any) -> bool:
     """Whether the model is a fold bag: copies fitted on the folds' rows, not on all rows."""
     inner = unwrap_threshold(model)
     return (unwrap_seeds(inner) is not inner
-            and str(inner.estimators[0][0]).startswith(fold_member_name(0)[:-1]))
+            and str(inner.estimators[0][0]).startswith(_FOLD))
 
 
 def ensemble_weights(model: Any) -> dict[str, float]:

@@ -89,6 +89,11 @@ def fitted_fold_bag(blobs: Sequence[bytes], cv: object, task: str) -> WeightedEn
     return ensemble.set_params(cv=cv)
 
 
+def refit_seconds(fold_seconds: float, n_splits: int) -> float:
+    """A fold's fit time scaled to all rows (a fold trains on (k-1)/k of them)."""
+    return fold_seconds * n_splits / max(n_splits - 1, 1)
+
+
 def bag_seconds(fold_seconds: float, n_splits: int, workers: int) -> float:
     """A bag's fit: ``n_splits`` fold fits, ``workers`` at a time."""
     return math.ceil(n_splits / max(workers, 1)) * fold_seconds
@@ -108,8 +113,7 @@ def with_fold_bags(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str,
     if not bagging_applies(metric, task):
         return dict(pipelines), seconds_left
     n_splits = cv.get_n_splits()  # type: ignore[attr-defined]
-    refit = {name: fold_seconds.get(name, 0.0) * n_splits / max(n_splits - 1, 1)
-             for name in pipelines}
+    refit = {name: refit_seconds(fold_seconds.get(name, 0.0), n_splits) for name in pipelines}
     left = seconds_left - sum(refit.values())
     bagged = dict(pipelines)
     for name in sorted(pipelines, key=lambda n: -weights.get(n, 0.0)):

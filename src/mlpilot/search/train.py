@@ -26,7 +26,12 @@ from sklearn.utils import Bunch
 from mlpilot.evaluate.metrics import Metric
 from mlpilot.models.unwrap import is_fold_bag, unwrap_seeds
 from mlpilot.models.zoo import Candidate
-from mlpilot.search.bagging import bagging_applies, fitted_fold_bag, with_fold_bags
+from mlpilot.search.bagging import (
+    bagging_applies,
+    fitted_fold_bag,
+    refit_seconds,
+    with_fold_bags,
+)
 from mlpilot.search.ensemble import (
     EnsembleChoice,
     WeightedEnsemble,
@@ -162,12 +167,12 @@ def final_model(pipelines: Mapping[str, BaseEstimator], weights: Mapping[str, fl
             if name not in reused and blobs and len(blobs) == cv.get_n_splits():
                 reused[name] = fitted_fold_bag(blobs, cv, task)
     fresh = {name: p for name, p in members.items() if name not in reused}
-    refit = {name: _refit_seconds(scores.get(name), n_splits) for name in fresh}
+    fold_seconds = {name: float(scores[name].fit_time or 0.0) if name in scores else 0.0
+                    for name in fresh}
+    refit = {name: refit_seconds(fold_seconds[name], n_splits) for name in fresh}
     workers = max(1, effective_n_jobs(n_jobs))
     seconds = margin * seconds_left
     if cv is not None:
-        fold_seconds = {name: float(scores[name].fit_time or 0.0) for name in fresh
-                        if name in scores}
         fresh, seconds = with_fold_bags(fresh, weights, fold_seconds, task=task,
                                         metric=metric, cv=cv, seconds_left=seconds,
                                         workers=workers)
@@ -212,13 +217,6 @@ def _unfitted(member: BaseEstimator) -> BaseEstimator:
         return clone(inner).set_params(
             estimators=[(name, _unfitted(est)) for name, est in inner.estimators])
     return clone(inner)
-
-
-def _refit_seconds(score: CandidateScore | None, n_splits: int) -> float:
-    """A fold's fit time scaled to all rows (a fold trains on (k-1)/k of them)."""
-    if score is None or not score.fit_time:
-        return 0.0
-    return float(score.fit_time) * n_splits / max(n_splits - 1, 1)
 
 
 def choose_ensemble(leaderboard: Leaderboard, X: pd.DataFrame, y: pd.Series | pd.DataFrame,
